@@ -1,0 +1,48 @@
+//! One batch of decoded records in, exactly one output per record out, in
+//! order: the path every front end (CLI, Lambda, worker) shares.
+
+use crate::output::{ErrorRecord, Output, Prediction, Source};
+use crate::request::{Rejected, Request};
+use crate::solver::{Budget, Engine};
+use serde_json::Value;
+
+/// A decoded record and the identity of its output.
+pub struct Record {
+    pub parsed: Result<Request, Rejected>,
+    pub uuid: String,
+    pub source: Option<Source>,
+}
+
+/// Solves the valid records together (`Engine::solve_batch`) and answers the
+/// rest with error records.
+pub fn answer(engine: &Engine, budget: &Budget, records: Vec<Record>) -> Vec<Output> {
+    let mut problems = Vec::new();
+    let mut slots: Vec<Slot> = Vec::with_capacity(records.len());
+    for r in records {
+        match r.parsed {
+            Ok(Request { id, names, problem }) => {
+                problems.push(problem);
+                slots.push(Slot::Solve { id, names, uuid: r.uuid, source: r.source });
+            }
+            Err(rejected) => slots.push(Slot::Done(Output::Error(ErrorRecord::new(r.uuid, &rejected, r.source)))),
+        }
+    }
+    let solutions = engine.solve_batch(&problems, budget);
+    let mut solved = problems.into_iter().zip(solutions);
+    slots
+        .into_iter()
+        .map(|slot| match slot {
+            Slot::Done(out) => out,
+            Slot::Solve { id, names, uuid, source } => {
+                let (problem, sol) = solved.next().expect("one solution per problem");
+                let req = Request { id, names, problem };
+                Output::Prediction(Prediction::new(uuid, &req, &sol, source))
+            }
+        })
+        .collect()
+}
+
+enum Slot {
+    Done(Output),
+    Solve { id: Option<Value>, names: Option<Vec<String>>, uuid: String, source: Option<Source> },
+}

@@ -1,0 +1,197 @@
+//! `route-optim solve FILE|-`: one request, a JSON array of requests, NDJSON
+//! (streamed: a chunk of lines at a time, never the whole input), or TSPLIB.
+
+use super::progress::Bar;
+use anyhow::{bail, Context};
+use rayon::prelude::*;
+use route_optim::batch::{self, Record};
+use route_optim::output::Output;
+use route_optim::request;
+use route_optim::solver::{Budget, Engine, Problem};
+use route_optim::tsplib;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::path::Path;
+use std::time::Duration;
+
+/// NDJSON lines solved together, at most.
+const CHUNK_LINES: usize = 2048;
+/// NDJSON bytes read before a chunk is solved, at most (bounds memory).
+const CHUNK_BYTES: usize = 16 << 20;
+
+#[derive(clap::Args)]
+pub struct SolveArgs {
+    /// Input: .json (a request or an array of them), .ndjson/.jsonl, .tsp; `-` is standard input.
+    input: String,
+    /// Read NDJSON (one request a line) whatever the file is called.
+    #[arg(long)]
+    ndjson: bool,
+    /// Search time per instance, in seconds (decimal, e.g. 0.1); a request's own
+    /// options.time_limit_ms wins. Default: stop on stagnation, with a cap that grows with n.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    time_limit: Option<Duration>,
+    /// Seed for requests that give none.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Exact number of improvement rounds (kicks): with a seed, the same tour every run.
+    #[arg(long, value_name = "N")]
+    iterations: Option<u64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+    /// Backend (cpu, scalar); default from ROUTE_OPTIM_BACKEND, else cpu.
+    #[arg(long)]
+    backend: Option<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Json,
+    /// GeoJSON FeatureCollection per prediction ([lon, lat]).
+    Geojson,
+}
+
+pub fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(v).map_err(|_| format!("{s:?} is not a non-negative number of seconds"))
+}
+
+pub fn run(args: SolveArgs) -> anyhow::Result<()> {
+    let engine = super::engine(args.backend.as_deref())?;
+    let bar = Bar::new();
+    let budget = Budget {
+        time_limit: args.time_limit,
+        kicks: args.iterations,
+        seed: args.seed,
+        progress: Some(bar.solve_callback()),
+        ..Budget::default()
+    };
+    let name = if args.input == "-" { "standard input".to_string() } else { args.input.clone() };
+    let ext = Path::new(&args.input).extension().and_then(|e| e.to_str()).unwrap_or("");
+    let input: Box<dyn Read> = if args.input == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(File::open(&args.input).with_context(|| format!("cannot read {name}"))?)
+    };
+    let out = &mut BufWriter::new(io::stdout().lock());
+    let result = match ext {
+        "tsp" => solve_tsplib(&engine, &budget, input, &name, args.format, out),
+        "ndjson" | "jsonl" => solve_ndjson(&engine, &budget, input, &name, args.format, out, &bar),
+        _ if args.ndjson => solve_ndjson(&engine, &budget, input, &name, args.format, out, &bar),
+        _ => solve_document(&engine, &budget, input, &name, args.format, out),
+    };
+    bar.finish();
+    result?;
+    out.flush().context("writing the output")
+}
+
+fn record(bytes: &[u8]) -> Record {
+    Record { parsed: request::parse(bytes), uuid: uuid::Uuid::new_v4().to_string(), source: None }
+}
+
+fn render(output: &Output, format: Format) -> Value {
+    match (output, format) {
+        (Output::Prediction(p), Format::Geojson) => p.to_geojson(),
+        _ => serde_json::to_value(output).expect("outputs serialize"),
+    }
+}
+
+/// A whole JSON document: one request, or an array of them.
+fn solve_document(
+    engine: &Engine,
+    budget: &Budget,
+    mut input: Box<dyn Read>,
+    name: &str,
+    format: Format,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let mut bytes = Vec::new();
+    input.read_to_end(&mut bytes).with_context(|| format!("cannot read {name}"))?;
+    let is_array = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let rendered = if is_array {
+        let items: Vec<&RawValue> =
+            serde_json::from_slice(&bytes).with_context(|| format!("{name} is not a JSON array of requests"))?;
+        let records = items.into_par_iter().map(|raw| record(raw.get().as_bytes())).collect();
+        let outputs = batch::answer(engine, budget, records);
+        Value::Array(outputs.iter().map(|o| render(o, format)).collect())
+    } else {
+        let outputs = batch::answer(engine, budget, vec![record(&bytes)]);
+        render(&outputs[0], format)
+    };
+    serde_json::to_writer_pretty(&mut *out, &rendered).context("writing the output")?;
+    writeln!(out).context("writing the output")
+}
+
+/// NDJSON: a request a line in, an output a line out, in order; blank lines
+/// are skipped. Lines are solved a chunk at a time, in parallel.
+fn solve_ndjson(
+    engine: &Engine,
+    budget: &Budget,
+    input: Box<dyn Read>,
+    name: &str,
+    format: Format,
+    out: &mut impl Write,
+    bar: &Bar,
+) -> anyhow::Result<()> {
+    let mut reader = BufReader::with_capacity(1 << 20, input);
+    let (mut lines, mut bytes, mut done) = (Vec::<Vec<u8>>::new(), 0usize, 0u64);
+    let mut line_no = 0usize;
+    loop {
+        let mut line = Vec::new();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("cannot read {name} after line {line_no}"))?;
+        line_no += 1;
+        if n > 0 && !line.iter().all(u8::is_ascii_whitespace) {
+            bytes += line.len();
+            lines.push(line);
+        }
+        if n == 0 || lines.len() >= CHUNK_LINES || bytes >= CHUNK_BYTES {
+            let records: Vec<Record> = lines.par_iter().map(|l| record(l)).collect();
+            let outputs = batch::answer(engine, budget, records);
+            let text: Vec<String> = outputs
+                .par_iter()
+                .map(|o| serde_json::to_string(&render(o, format)).expect("outputs serialize"))
+                .collect();
+            for t in text {
+                writeln!(out, "{t}").context("writing the output")?;
+            }
+            done += lines.len() as u64;
+            bar.records(done);
+            (lines, bytes) = (Vec::new(), 0);
+        }
+        if n == 0 {
+            return Ok(());
+        }
+    }
+}
+
+fn solve_tsplib(
+    engine: &Engine,
+    budget: &Budget,
+    mut input: Box<dyn Read>,
+    name: &str,
+    format: Format,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    if format != Format::Json {
+        bail!("--format geojson needs [lat, lon] requests; TSPLIB files are planar or their own GEO format");
+    }
+    let mut text = String::new();
+    input.read_to_string(&mut text).with_context(|| format!("cannot read {name}"))?;
+    let inst = tsplib::parse(&text).with_context(|| format!("{name} is not a TSPLIB file we can read"))?;
+    let sol = engine.solve(&Problem::round_trip(inst.points, inst.metric), budget);
+    let result = json!({
+        "name": inst.name,
+        "n": sol.order.len(),
+        "metric": inst.metric.name(),
+        "order": sol.order,
+        "length": sol.length.round() as i64,
+        "optimal": sol.optimal,
+        "solver": {"backend": sol.backend, "ms": (sol.elapsed.as_secs_f64() * 1e6).round() / 1e3, "kicks": sol.kicks},
+    });
+    serde_json::to_writer(&mut *out, &result).context("writing the output")?;
+    writeln!(out).context("writing the output")
+}

@@ -1,0 +1,249 @@
+//! Distance metrics: the scalar f64 reference for every metric the engine knows.
+//!
+//! Points are `[f64; 2]`: `[lat, lon]` in degrees for the geographic metrics,
+//! `[x, y]` for the planar ones, and the file's raw coordinates for TSPLIB
+//! (GEO files store `DDD.MM` degrees-and-minutes). Every fast path (SIMD
+//! matrix, on-the-fly distances) is tested against [`Metric::dist`].
+
+use geographiclib_rs::{Geodesic, InverseGeodesic};
+use std::sync::OnceLock;
+
+/// Mean Earth radius (IUGG), the sphere of the haversine metric, in km.
+pub const EARTH_RADIUS_KM: f64 = 6371.0088;
+
+/// How distances between two points are measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// Great circle on a sphere of radius [`EARTH_RADIUS_KM`], km.
+    Haversine,
+    /// WGS-84 ellipsoid (Karney), km: what geopy's `distance.distance` gives.
+    Geodesic,
+    /// Planar straight line, in the coordinates' own unit.
+    Euclidean,
+    /// TSPLIB metrics with TSPLIB's integer rounding.
+    Tsplib(Tsplib),
+}
+
+/// The TSPLIB `EDGE_WEIGHT_TYPE`s we read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tsplib {
+    Euc2d,
+    Ceil2d,
+    Att,
+    Geo,
+}
+
+/// How a metric's points embed in 3-D space so that straight-line distance
+/// there orders neighbours (nearly) as the metric does: used for spatial
+/// indexing and the SIMD kernels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Embedding {
+    /// Unit vectors on the sphere; the metric is a monotone function of the chord.
+    Sphere,
+    /// `[x, y, 0]`.
+    Plane,
+}
+
+impl Metric {
+    /// The name used on the wire (`options.metric`) and in TSPLIB headers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Haversine => "haversine",
+            Metric::Geodesic => "geodesic",
+            Metric::Euclidean => "euclidean",
+            Metric::Tsplib(Tsplib::Euc2d) => "EUC_2D",
+            Metric::Tsplib(Tsplib::Ceil2d) => "CEIL_2D",
+            Metric::Tsplib(Tsplib::Att) => "ATT",
+            Metric::Tsplib(Tsplib::Geo) => "GEO",
+        }
+    }
+
+    /// Whether the points are `[lat, lon]` degrees (so GeoJSON makes sense).
+    pub fn is_geographic(self) -> bool {
+        matches!(self, Metric::Haversine | Metric::Geodesic)
+    }
+
+    pub fn embedding(self) -> Embedding {
+        match self {
+            Metric::Haversine | Metric::Geodesic | Metric::Tsplib(Tsplib::Geo) => Embedding::Sphere,
+            _ => Embedding::Plane,
+        }
+    }
+
+    /// The reference distance between two points, in f64.
+    pub fn dist(self, a: [f64; 2], b: [f64; 2]) -> f64 {
+        match self {
+            Metric::Haversine => haversine_km(a, b),
+            Metric::Geodesic => geodesic_km(a, b),
+            Metric::Euclidean => (a[0] - b[0]).hypot(a[1] - b[1]),
+            Metric::Tsplib(t) => t.dist(a, b),
+        }
+    }
+
+    /// The point as a 3-D vector of its [`Embedding`].
+    pub fn embed(self, p: [f64; 2]) -> [f64; 3] {
+        match self {
+            Metric::Haversine | Metric::Geodesic => unit_vector(p[0].to_radians(), p[1].to_radians()),
+            Metric::Tsplib(Tsplib::Geo) => unit_vector(tsplib_geo_radians(p[0]), tsplib_geo_radians(p[1])),
+            _ => [p[0], p[1], 0.0],
+        }
+    }
+}
+
+impl Tsplib {
+    /// Parses an `EDGE_WEIGHT_TYPE` value.
+    pub fn from_name(name: &str) -> Option<Tsplib> {
+        match name {
+            "EUC_2D" => Some(Tsplib::Euc2d),
+            "CEIL_2D" => Some(Tsplib::Ceil2d),
+            "ATT" => Some(Tsplib::Att),
+            "GEO" => Some(Tsplib::Geo),
+            _ => None,
+        }
+    }
+
+    /// TSPLIB95's definitions, integer valued.
+    pub fn dist(self, a: [f64; 2], b: [f64; 2]) -> f64 {
+        let (dx, dy) = (a[0] - b[0], a[1] - b[1]);
+        match self {
+            Tsplib::Euc2d => nint((dx * dx + dy * dy).sqrt()),
+            Tsplib::Ceil2d => (dx * dx + dy * dy).sqrt().ceil(),
+            Tsplib::Att => {
+                let r = ((dx * dx + dy * dy) / 10.0).sqrt();
+                let t = nint(r);
+                if t < r {
+                    t + 1.0
+                } else {
+                    t
+                }
+            }
+            Tsplib::Geo => {
+                const RRR: f64 = 6378.388;
+                let (lat_a, lon_a) = (tsplib_geo_radians(a[0]), tsplib_geo_radians(a[1]));
+                let (lat_b, lon_b) = (tsplib_geo_radians(b[0]), tsplib_geo_radians(b[1]));
+                let q1 = (lon_a - lon_b).cos();
+                let q2 = (lat_a - lat_b).cos();
+                let q3 = (lat_a + lat_b).cos();
+                let x = (0.5 * ((1.0 + q1) * q2 - (1.0 - q1) * q3)).clamp(-1.0, 1.0);
+                (RRR * x.acos() + 1.0).trunc()
+            }
+        }
+    }
+}
+
+/// TSPLIB's `nint`: `(int)(x + 0.5)`.
+fn nint(x: f64) -> f64 {
+    (x + 0.5).trunc()
+}
+
+/// TSPLIB GEO: `DDD.MM` to radians with TSPLIB's PI = 3.141592, degrees
+/// truncated (as Concorde and the published optima do).
+fn tsplib_geo_radians(x: f64) -> f64 {
+    const PI: f64 = 3.141592;
+    let deg = x.trunc();
+    let min = x - deg;
+    PI * (deg + 5.0 * min / 3.0) / 180.0
+}
+
+fn unit_vector(lat: f64, lon: f64) -> [f64; 3] {
+    let (slat, clat) = lat.sin_cos();
+    let (slon, clon) = lon.sin_cos();
+    [clat * clon, clat * slon, slat]
+}
+
+/// Great-circle distance, haversine formula, km.
+pub fn haversine_km(a: [f64; 2], b: [f64; 2]) -> f64 {
+    let (lat1, lat2) = (a[0].to_radians(), b[0].to_radians());
+    let dlat = lat2 - lat1;
+    let dlon = (b[1] - a[1]).to_radians();
+    let h = (dlat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (dlon / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin()
+}
+
+/// Haversine from unit vectors: `2R·asin(|p−q|/2)`, no trigonometry per pair.
+pub fn chord_km(p: [f64; 3], q: [f64; 3]) -> f64 {
+    let c = ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2)).sqrt();
+    2.0 * EARTH_RADIUS_KM * (0.5 * c).min(1.0).asin()
+}
+
+/// WGS-84 geodesic distance (Karney's algorithm), km.
+pub fn geodesic_km(a: [f64; 2], b: [f64; 2]) -> f64 {
+    static WGS84: OnceLock<Geodesic> = OnceLock::new();
+    let s12: f64 = WGS84.get_or_init(Geodesic::wgs84).inverse(a[0], a[1], b[0], b[1]);
+    s12 / 1000.0
+}
+
+/// Length of a closed (`round_trip`) or open tour through `order`, and its legs.
+pub fn tour_legs(metric: Metric, points: &[[f64; 2]], order: &[usize], round_trip: bool) -> Vec<f64> {
+    let mut legs: Vec<f64> = order.windows(2).map(|w| metric.dist(points[w[0]], points[w[1]])).collect();
+    if round_trip && !order.is_empty() {
+        legs.push(metric.dist(points[order[order.len() - 1]], points[order[0]]));
+    }
+    legs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn haversine_matches_chord_formula() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..1000 {
+            let a = [rng.f64() * 180.0 - 90.0, rng.f64() * 360.0 - 180.0];
+            let b = [rng.f64() * 180.0 - 90.0, rng.f64() * 360.0 - 180.0];
+            let h = haversine_km(a, b);
+            let c = chord_km(Metric::Haversine.embed(a), Metric::Haversine.embed(b));
+            assert!((h - c).abs() <= 1e-6 * h.max(1.0), "{a:?} {b:?}: {h} vs {c}");
+        }
+    }
+
+    #[test]
+    fn haversine_known_value() {
+        // Chicago to New York on the mean sphere (Python's math module, same formula).
+        let d = haversine_km([41.8781, -87.6298], [40.73061, -73.935242]);
+        assert!((d - 1149.7727779628708).abs() < 1e-9, "{d}");
+    }
+
+    /// Reference values from GeographicLib (Python `geographiclib` 2.x,
+    /// `Geodesic.WGS84.Inverse(...)["s12"]`), in metres.
+    #[test]
+    fn geodesic_matches_geographiclib_reference() {
+        let cases = [
+            ([40.6, -73.8], [51.6, -0.5], 5551759.4003186785),
+            ([0.0, 0.0], [0.0, 1.0], 111319.49079327357),
+            ([90.0, 0.0], [-90.0, 0.0], 20003931.458625447),
+            ([41.8781, -87.6298], [33.753746, -84.38633], 945687.028805887),
+            // Nearly antipodal: where Vincenty's method fails to converge.
+            ([0.0, 0.0], [0.5, 179.5], 19936288.578965314),
+            ([-33.9, 18.4], [35.7, 139.7], 14731555.666119039),
+        ];
+        for (a, b, metres) in cases {
+            let d = geodesic_km(a, b) * 1000.0;
+            assert!((d - metres).abs() < 1e-6, "{a:?} {b:?}: {d} vs {metres}");
+        }
+    }
+
+    #[test]
+    fn tsplib_rounding() {
+        assert_eq!(Tsplib::Euc2d.dist([0.0, 0.0], [3.0, 4.4]), 5.0);
+        assert_eq!(Tsplib::Euc2d.dist([0.0, 0.0], [0.0, 2.5]), 3.0);
+        assert_eq!(Tsplib::Ceil2d.dist([0.0, 0.0], [3.0, 4.01]), 6.0);
+        // ATT: sqrt((100+0)/10) = 3.162 -> nint 3 < r -> 4.
+        assert_eq!(Tsplib::Att.dist([0.0, 0.0], [10.0, 0.0]), 4.0);
+        // GEO is integer valued and symmetric.
+        let (a, b) = ([16.47, 96.10], [20.09, 92.54]);
+        let d = Tsplib::Geo.dist(a, b);
+        assert_eq!(d, d.trunc());
+        assert_eq!(d, Tsplib::Geo.dist(b, a));
+    }
+
+    #[test]
+    fn legs_sum_to_length() {
+        let pts = [[0.0, 0.0], [3.0, 4.0], [3.0, 0.0]];
+        let legs = tour_legs(Metric::Euclidean, &pts, &[0, 1, 2], true);
+        assert_eq!(legs, vec![5.0, 4.0, 3.0]);
+        let legs = tour_legs(Metric::Euclidean, &pts, &[0, 1, 2], false);
+        assert_eq!(legs, vec![5.0, 4.0]);
+    }
+}

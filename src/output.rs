@@ -1,0 +1,120 @@
+//! Outputs: a `Prediction` for every solved request, an `ErrorRecord` for
+//! every rejected one. Front ends only choose the UUID and the source.
+
+use crate::request::{Rejected, Request};
+use crate::solver::Solution;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// Where a record came from (Kinesis shard and sequence number).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct Source {
+    pub shard_id: String,
+    pub sequence_number: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SolverInfo {
+    pub backend: &'static str,
+    pub ms: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Prediction {
+    #[serde(rename = "UUID")]
+    pub uuid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<Value>,
+    /// Names in visiting order, closed back to the start for a round trip.
+    pub route: Vec<String>,
+    /// 0-based indices into the request, same shape as `route`.
+    pub order: Vec<usize>,
+    /// `[lat, lon]` along the route.
+    pub coordinates: Vec<[f64; 2]>,
+    /// Total length (km; the coordinates' unit for the euclidean metric).
+    pub distance_km: f64,
+    pub legs_km: Vec<f64>,
+    /// Proved optimal by the exact solver.
+    pub optimal: bool,
+    pub solver: SolverInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+impl Prediction {
+    pub fn new(uuid: String, req: &Request, sol: &Solution, source: Option<Source>) -> Prediction {
+        let mut order = sol.order.clone();
+        if req.problem.round_trip {
+            order.push(sol.order[0]);
+        }
+        Prediction {
+            uuid,
+            id: req.id.clone(),
+            route: order.iter().map(|&i| req.name(i)).collect(),
+            coordinates: order.iter().map(|&i| req.problem.points[i]).collect(),
+            order,
+            distance_km: sol.length,
+            legs_km: sol.legs.clone(),
+            optimal: sol.optimal,
+            solver: SolverInfo { backend: sol.backend, ms: (sol.elapsed.as_secs_f64() * 1e6).round() / 1e3 },
+            source,
+        }
+    }
+
+    /// A GeoJSON FeatureCollection ([lon, lat]): the route as a LineString and
+    /// each stop as a Point with its name and position in the route.
+    pub fn to_geojson(&self) -> Value {
+        let line: Vec<[f64; 2]> = self.coordinates.iter().map(|p| [p[1], p[0]]).collect();
+        let stops = self.order.len() - usize::from(self.order.len() > 1 && self.order.first() == self.order.last());
+        let mut features = vec![json!({
+            "type": "Feature",
+            "geometry": {"type": "LineString", "coordinates": line},
+            "properties": {"UUID": self.uuid, "id": self.id, "distance_km": self.distance_km,
+                           "optimal": self.optimal, "backend": self.solver.backend},
+        })];
+        features.extend((0..stops).map(|k| {
+            json!({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": line[k]},
+                "properties": {"name": self.route[k], "index": self.order[k], "stop": k},
+            })
+        }));
+        json!({"type": "FeatureCollection", "features": features})
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ErrorBody {
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ErrorRecord {
+    #[serde(rename = "UUID")]
+    pub uuid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<Value>,
+    pub error: ErrorBody,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+impl ErrorRecord {
+    pub fn new(uuid: String, rejected: &Rejected, source: Option<Source>) -> ErrorRecord {
+        ErrorRecord {
+            uuid,
+            id: rejected.id.clone(),
+            error: ErrorBody { code: rejected.error.code(), message: rejected.error.to_string() },
+            source,
+        }
+    }
+}
+
+/// Exactly one of these per record read.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum Output {
+    Prediction(Prediction),
+    Error(ErrorRecord),
+}

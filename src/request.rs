@@ -1,0 +1,363 @@
+//! Requests: the raw wire shape (serde, unvalidated) and the validated
+//! [`Request`] the engine accepts. Every rejection names the field and the
+//! reason, e.g. `coordinates[2][0]: latitude 91 is outside [-90, 90]`.
+
+use crate::metric::Metric;
+use crate::solver::Problem;
+use serde::Deserialize;
+use serde_json::Value;
+use std::time::Duration;
+
+/// Most points one request may hold.
+pub const MAX_POINTS: usize = 2_000_000;
+
+/// A request exactly as it arrives: types checked by serde, nothing else.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequest {
+    #[serde(default)]
+    pub locations: Option<Vec<String>>,
+    pub coordinates: Vec<[f64; 2]>,
+    #[serde(default)]
+    pub id: Option<Value>,
+    #[serde(default)]
+    pub options: Option<RawOptions>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawOptions {
+    pub round_trip: Option<bool>,
+    pub start: Option<usize>,
+    pub end: Option<usize>,
+    pub metric: Option<String>,
+    pub time_limit_ms: Option<f64>,
+    pub seed: Option<u64>,
+}
+
+/// A validated request: names for the output and the problem to solve.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub id: Option<Value>,
+    /// Location names; `None` means "0", "1", ...
+    pub names: Option<Vec<String>>,
+    pub problem: Problem,
+}
+
+impl Request {
+    pub fn name(&self, i: usize) -> String {
+        match &self.names {
+            Some(names) => names[i].clone(),
+            None => i.to_string(),
+        }
+    }
+}
+
+/// Why a record was rejected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RequestError {
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    #[error("coordinates: {n} points exceed the limit of {max}")]
+    TooLarge { n: usize, max: usize },
+}
+
+impl RequestError {
+    fn invalid(field: impl Into<String>, reason: impl Into<String>) -> RequestError {
+        RequestError::Invalid { field: field.into(), reason: reason.into() }
+    }
+
+    /// The `error.code` of the ErrorRecord.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RequestError::InvalidJson(_) => "invalid_json",
+            RequestError::Invalid { .. } => "invalid_request",
+            RequestError::TooLarge { .. } => "too_large",
+        }
+    }
+}
+
+/// A rejection, with the client's `id` when one could be read.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    pub id: Option<Value>,
+    pub error: RequestError,
+}
+
+/// Decodes and validates one record.
+pub fn parse(bytes: &[u8]) -> Result<Request, Rejected> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let raw = serde_path_to_error::deserialize::<_, RawRequest>(&mut de)
+        .map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            match inner.classify() {
+                serde_json::error::Category::Data => {
+                    let field = if path == "." { "request".to_string() } else { path };
+                    RequestError::invalid(field, inner.to_string())
+                }
+                _ => RequestError::InvalidJson(inner.to_string()),
+            }
+        })
+        .and_then(|raw| de.end().map(|_| raw).map_err(|e| RequestError::InvalidJson(e.to_string())))
+        .map_err(|error| Rejected { id: id_of(bytes), error })?;
+    let id = raw.id.clone();
+    validate(raw).map_err(|error| Rejected { id, error })
+}
+
+/// The `id` of a record that failed to parse as a request, if it is a JSON
+/// object with one.
+fn id_of(bytes: &[u8]) -> Option<Value> {
+    match serde_json::from_slice::<Value>(bytes).ok()? {
+        Value::Object(mut m) => m.remove("id").filter(|v| v.is_string() || v.is_number()),
+        _ => None,
+    }
+}
+
+/// Checks everything serde's types cannot: ranges, lengths, references.
+pub fn validate(raw: RawRequest) -> Result<Request, RequestError> {
+    if let Some(id) = &raw.id {
+        if !(id.is_string() || id.is_number() || id.is_null()) {
+            return Err(RequestError::invalid("id", "must be a string or a number"));
+        }
+    }
+    let opts = raw.options.unwrap_or_default();
+    let metric = match opts.metric.as_deref() {
+        None | Some("haversine") => Metric::Haversine,
+        Some("geodesic") => Metric::Geodesic,
+        Some("euclidean") => Metric::Euclidean,
+        Some(other) => {
+            return Err(RequestError::invalid(
+                "options.metric",
+                format!("unknown metric {other:?} (expected haversine, geodesic or euclidean)"),
+            ))
+        }
+    };
+    let n = raw.coordinates.len();
+    if n == 0 {
+        return Err(RequestError::invalid("coordinates", "must hold at least one [lat, lon] point"));
+    }
+    if n > MAX_POINTS {
+        return Err(RequestError::TooLarge { n, max: MAX_POINTS });
+    }
+    for (i, p) in raw.coordinates.iter().enumerate() {
+        for (k, v) in p.iter().enumerate() {
+            if !v.is_finite() {
+                return Err(RequestError::invalid(format!("coordinates[{i}][{k}]"), format!("{v} is not a finite number")));
+            }
+        }
+        if metric.is_geographic() {
+            if !(-90.0..=90.0).contains(&p[0]) {
+                return Err(RequestError::invalid(
+                    format!("coordinates[{i}][0]"),
+                    format!("latitude {} is outside [-90, 90]", p[0]),
+                ));
+            }
+            if !(-180.0..=180.0).contains(&p[1]) {
+                return Err(RequestError::invalid(
+                    format!("coordinates[{i}][1]"),
+                    format!("longitude {} is outside [-180, 180]", p[1]),
+                ));
+            }
+        }
+    }
+    if let Some(names) = &raw.locations {
+        if names.len() != n {
+            return Err(RequestError::invalid(
+                "locations",
+                format!("has {} names but coordinates has {n} points", names.len()),
+            ));
+        }
+    }
+    let round_trip = opts.round_trip.unwrap_or(true);
+    let start = opts.start.unwrap_or(0);
+    if start >= n {
+        return Err(RequestError::invalid("options.start", format!("{start} is out of range for {n} points")));
+    }
+    if let Some(end) = opts.end {
+        if end >= n {
+            return Err(RequestError::invalid("options.end", format!("{end} is out of range for {n} points")));
+        }
+        if round_trip {
+            return Err(RequestError::invalid(
+                "options.end",
+                "a round trip ends at its start; set round_trip to false for a path to another end",
+            ));
+        }
+        if end == start && n > 1 {
+            return Err(RequestError::invalid(
+                "options.end",
+                "equals options.start; a path that returns to its start is a round trip",
+            ));
+        }
+    }
+    let time_limit = match opts.time_limit_ms {
+        None => None,
+        Some(ms) if ms.is_finite() && ms >= 0.0 => Some(Duration::from_secs_f64(ms / 1000.0)),
+        Some(ms) => {
+            return Err(RequestError::invalid("options.time_limit_ms", format!("{ms} is not a non-negative number")))
+        }
+    };
+    Ok(Request {
+        id: raw.id.filter(|v| !v.is_null()),
+        names: raw.locations,
+        problem: Problem {
+            points: raw.coordinates,
+            metric,
+            round_trip,
+            start,
+            end: if n > 1 { opts.end } else { None },
+            time_limit,
+            seed: opts.seed,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(json: &str) -> RequestError {
+        match parse(json.as_bytes()) {
+            Ok(_) => panic!("accepted: {json}"),
+            Err(r) => r.error,
+        }
+    }
+
+    fn message(json: &str) -> (String, &'static str) {
+        let e = rejected(json);
+        (e.to_string(), e.code())
+    }
+
+    #[test]
+    fn seed_example_is_valid() {
+        let r = parse(include_bytes!("../examples/seed-request.json")).unwrap();
+        assert_eq!(r.problem.points.len(), 4);
+        assert_eq!(r.name(0), "Chicago");
+        assert!(r.problem.round_trip);
+        assert_eq!(r.problem.metric, Metric::Haversine);
+    }
+
+    #[test]
+    fn one_two_and_duplicate_points_are_valid() {
+        for json in [
+            r#"{"coordinates": [[1, 2]]}"#,
+            r#"{"coordinates": [[1, 2], [3, 4]]}"#,
+            r#"{"coordinates": [[1, 2], [1, 2], [1, 2]]}"#,
+        ] {
+            assert!(parse(json.as_bytes()).is_ok(), "{json}");
+        }
+    }
+
+    #[test]
+    fn invalid_json() {
+        let (m, code) = message(r#"{"coordinates": [[1, 2]"#);
+        assert_eq!(code, "invalid_json");
+        assert!(m.starts_with("invalid JSON"), "{m}");
+        let (_, code) = message(r#"{"coordinates": [[1, 2]]} trailing"#);
+        assert_eq!(code, "invalid_json");
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        let (m, code) = message(r#"{"coordinates": [[1, 2], [3, "x"]]}"#);
+        assert_eq!(code, "invalid_request");
+        assert!(m.starts_with("coordinates[1][1]: invalid type: string"), "{m}");
+        let (m, _) = message(r#"{"coordinates": [[1, 2, 3]]}"#);
+        assert!(m.starts_with("coordinates[0]: invalid length 3"), "{m}");
+        let (m, _) = message(r#"{"locations": "Chicago", "coordinates": [[1, 2]]}"#);
+        assert!(m.starts_with("locations: invalid type: string"), "{m}");
+        let (m, _) = message(r#"{"coordinates": [[1, 2]], "options": {"round_trip": "yes"}}"#);
+        assert!(m.starts_with("options.round_trip: invalid type"), "{m}");
+        let (m, _) = message(r#"[1, 2]"#);
+        assert!(m.starts_with("request: invalid type: sequence"), "{m}");
+        let (m, _) = message(r#"{"coordinates": [[1, 2]], "id": [1]}"#);
+        assert_eq!(m, "id: must be a string or a number");
+    }
+
+    #[test]
+    fn missing_coordinates() {
+        let (m, _) = message(r#"{"locations": ["a"]}"#);
+        assert!(m.starts_with("request: missing field `coordinates`"), "{m}");
+    }
+
+    #[test]
+    fn not_finite() {
+        // JSON has no NaN or infinity; the library entry point can still get them.
+        let raw = RawRequest { locations: None, coordinates: vec![[f64::NAN, 0.0]], id: None, options: None };
+        assert_eq!(validate(raw).unwrap_err().to_string(), "coordinates[0][0]: NaN is not a finite number");
+        let raw = RawRequest { locations: None, coordinates: vec![[0.0, f64::INFINITY]], id: None, options: None };
+        assert_eq!(validate(raw).unwrap_err().to_string(), "coordinates[0][1]: inf is not a finite number");
+        // A literal too large for f64 is a parse error, not an infinity.
+        assert_eq!(rejected(r#"{"coordinates": [[1e999, 0]]}"#).code(), "invalid_request");
+    }
+
+    #[test]
+    fn latitude_and_longitude_ranges() {
+        let (m, _) = message(r#"{"coordinates": [[0, 0], [1, 1], [91, 0]]}"#);
+        assert_eq!(m, "coordinates[2][0]: latitude 91 is outside [-90, 90]");
+        let (m, _) = message(r#"{"coordinates": [[0, -180.5]]}"#);
+        assert_eq!(m, "coordinates[0][1]: longitude -180.5 is outside [-180, 180]");
+        // Planar data has no such range.
+        assert!(parse(br#"{"coordinates": [[500, 900]], "options": {"metric": "euclidean"}}"#).is_ok());
+    }
+
+    #[test]
+    fn length_mismatch() {
+        let (m, _) = message(r#"{"locations": ["a", "b"], "coordinates": [[0, 0]]}"#);
+        assert_eq!(m, "locations: has 2 names but coordinates has 1 points");
+    }
+
+    #[test]
+    fn zero_points() {
+        let (m, _) = message(r#"{"coordinates": []}"#);
+        assert_eq!(m, "coordinates: must hold at least one [lat, lon] point");
+    }
+
+    #[test]
+    fn start_and_end_out_of_range() {
+        let (m, _) = message(r#"{"coordinates": [[0, 0], [1, 1]], "options": {"start": 2}}"#);
+        assert_eq!(m, "options.start: 2 is out of range for 2 points");
+        let (m, _) = message(r#"{"coordinates": [[0, 0], [1, 1]], "options": {"round_trip": false, "end": 5}}"#);
+        assert_eq!(m, "options.end: 5 is out of range for 2 points");
+        let (m, _) = message(r#"{"coordinates": [[0, 0], [1, 1]], "options": {"start": -1}}"#);
+        assert!(m.starts_with("options.start: invalid value: integer `-1`"), "{m}");
+        let (m, _) = message(r#"{"coordinates": [[0, 0], [1, 1]], "options": {"end": 1}}"#);
+        assert!(m.starts_with("options.end: a round trip ends at its start"), "{m}");
+        let (m, _) = message(r#"{"coordinates": [[0, 0], [1, 1]], "options": {"round_trip": false, "end": 0}}"#);
+        assert!(m.starts_with("options.end: equals options.start"), "{m}");
+    }
+
+    #[test]
+    fn unknown_metric_and_options() {
+        let (m, _) = message(r#"{"coordinates": [[0, 0]], "options": {"metric": "manhattan"}}"#);
+        assert_eq!(m, r#"options.metric: unknown metric "manhattan" (expected haversine, geodesic or euclidean)"#);
+        let (m, _) = message(r#"{"coordinates": [[0, 0]], "options": {"roundtrip": true}}"#);
+        assert!(m.starts_with("options: unknown field `roundtrip`"), "{m}");
+        let (m, _) = message(r#"{"coordinates": [[0, 0]], "options": {"time_limit_ms": -5}}"#);
+        assert_eq!(m, "options.time_limit_ms: -5 is not a non-negative number");
+    }
+
+    #[test]
+    fn rejection_keeps_the_id() {
+        let r = parse(br#"{"id": "abc", "coordinates": [[95, 0]]}"#).unwrap_err();
+        assert_eq!(r.id, Some(Value::from("abc")));
+        let r = parse(br#"{"id": 7, "coordinates": "x"}"#).unwrap_err();
+        assert_eq!(r.id, Some(Value::from(7)));
+    }
+
+    #[test]
+    fn options_are_applied() {
+        let r = parse(
+            br#"{"id": "x", "coordinates": [[0, 0], [1, 1], [2, 2]],
+                 "options": {"round_trip": false, "start": 1, "end": 2, "metric": "geodesic", "time_limit_ms": 250, "seed": 9}}"#,
+        )
+        .unwrap();
+        let p = &r.problem;
+        assert_eq!((p.round_trip, p.start, p.end, p.metric, p.seed), (false, 1, Some(2), Metric::Geodesic, Some(9)));
+        assert_eq!(p.time_limit, Some(Duration::from_millis(250)));
+        assert_eq!(r.id, Some(Value::from("x")));
+    }
+}

@@ -1,0 +1,284 @@
+//! 2-opt + Or-opt local search over neighbour lists, and the iterated local
+//! search (Or-opt ILS) that runs it until the budget ends.
+//!
+//! Moves are found from an active queue of nodes (don't-look bits: a node
+//! leaves the queue when no improving move starts at it, and comes back when
+//! one of its tour edges changes). A kick is a double bridge on a short
+//! stretch of the tour; only its endpoints are re-queued, and the result is
+//! kept when it is not longer, else undone by replaying the move log.
+
+use super::tour::Tour;
+use super::{neighbors::Neighbors, Dist};
+use std::collections::VecDeque;
+
+/// Gains below this (in the metric's unit) are noise, never applied.
+const EPS: f64 = 1e-7;
+/// Longest segment Or-opt moves.
+const OR_MAX: usize = 3;
+/// Longest of the two swapped stretches of a kick.
+const KICK_MAX: usize = 50;
+
+pub struct Search<'a, D: Dist> {
+    d: &'a D,
+    nb: &'a Neighbors,
+    pub tour: Tour,
+    /// Nodes of an open path's dummy edges that must never be removed:
+    /// `dummy` and the fixed ends next to it. `u32::MAX` when a round trip.
+    dummy: u32,
+    fixed: [u32; 2],
+    queue: VecDeque<u32>,
+    queued: Vec<bool>,
+    log: Vec<[u32; 4]>,
+    logging: bool,
+    /// Current tour length, kept up to date by every move.
+    pub length: f64,
+}
+
+impl<'a, D: Dist> Search<'a, D> {
+    /// `fixed_edges`: the dummy node of an open path and the ends it must stay
+    /// joined to (start, and end when fixed).
+    pub fn new(d: &'a D, nb: &'a Neighbors, order: Vec<u32>, fixed_edges: Option<(u32, [u32; 2])>) -> Self {
+        let n = order.len();
+        let tour = Tour::new(order);
+        let length = tour_length(d, tour.order());
+        let (dummy, fixed) = fixed_edges.unwrap_or((u32::MAX, [u32::MAX; 2]));
+        Search {
+            d,
+            nb,
+            tour,
+            dummy,
+            fixed,
+            queue: VecDeque::with_capacity(n),
+            queued: vec![false; n],
+            log: Vec::new(),
+            logging: false,
+            length,
+        }
+    }
+
+    #[inline(always)]
+    fn dist(&self, a: u32, b: u32) -> f64 {
+        self.d.d(a as usize, b as usize)
+    }
+
+    /// Whether edge (a, b) is one of an open path's pinned dummy edges.
+    #[inline(always)]
+    fn is_fixed(&self, a: u32, b: u32) -> bool {
+        (a == self.dummy && self.fixed.contains(&b)) || (b == self.dummy && self.fixed.contains(&a))
+    }
+
+    fn push(&mut self, c: u32) {
+        if !self.queued[c as usize] {
+            self.queued[c as usize] = true;
+            self.queue.push_back(c);
+        }
+    }
+
+    pub fn push_all(&mut self) {
+        for i in 0..self.tour.len() as u32 {
+            self.push(i);
+        }
+    }
+
+    /// Applies a 2-opt move, updating length, queue and log.
+    fn apply2(&mut self, a: u32, b: u32, c: u32, d: u32) {
+        self.length += self.dist(a, c) + self.dist(b, d) - self.dist(a, b) - self.dist(c, d);
+        self.tour.move2(a, b, c, d);
+        if self.logging {
+            self.log.push([a, b, c, d]);
+        }
+        for x in [a, b, c, d] {
+            self.push(x);
+        }
+    }
+
+    /// Runs 2-opt and Or-opt from the queued nodes until none improves.
+    pub fn optimize(&mut self) {
+        if self.tour.len() < 5 {
+            self.queue.clear();
+            self.queued.fill(false);
+            return;
+        }
+        while let Some(a) = self.queue.pop_front() {
+            self.queued[a as usize] = false;
+            if self.try_2opt(a) || self.try_or_opt(a) {
+                self.push(a);
+            }
+        }
+    }
+
+    /// The best 2-opt move that adds an edge from `a` to one of its candidates.
+    fn try_2opt(&mut self, a: u32) -> bool {
+        let mut best = (EPS, [0u32; 4]);
+        for fwd in [true, false] {
+            let b = self.tour.succ(a, fwd);
+            if self.is_fixed(a, b) {
+                continue;
+            }
+            let d_ab = self.dist(a, b);
+            for &c in self.nb.of(a) {
+                let g1 = d_ab - self.dist(a, c);
+                if g1 <= EPS {
+                    break;
+                }
+                let d = self.tour.succ(c, fwd);
+                if c == b || d == a || self.is_fixed(c, d) {
+                    continue;
+                }
+                let gain = g1 + self.dist(c, d) - self.dist(b, d);
+                if gain > best.0 {
+                    best = (gain, [a, b, c, d]);
+                }
+            }
+        }
+        if best.0 > EPS {
+            let [a, b, c, d] = best.1;
+            self.apply2(a, b, c, d);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The best Or-opt move of a segment of 1..=3 nodes that starts at `a`
+    /// (in either direction) to between a candidate of `a` and its neighbour.
+    fn try_or_opt(&mut self, a: u32) -> bool {
+        let n = self.tour.len();
+        // (gain, p, s1, s2, nx, e1, e2, three_moves)
+        let mut best: (f64, [u32; 6], bool) = (EPS, [0; 6], false);
+        for fwd in [true, false] {
+            let p = self.tour.succ(a, !fwd);
+            if self.is_fixed(p, a) {
+                continue;
+            }
+            let s1 = a;
+            let mut s2 = a;
+            for len in 1..=OR_MAX.min(n.saturating_sub(4)) {
+                if len > 1 {
+                    s2 = self.tour.succ(s2, fwd);
+                }
+                let nx = self.tour.succ(s2, fwd);
+                if nx == p || self.is_fixed(s2, nx) {
+                    break;
+                }
+                let g0 = self.dist(p, s1) + self.dist(s2, nx) - self.dist(p, nx);
+                if g0 <= EPS {
+                    continue;
+                }
+                for &c in self.nb.of(s1) {
+                    let g1 = g0 - self.dist(c, s1);
+                    if g1 <= EPS {
+                        break;
+                    }
+                    if c == p || c == nx || self.in_segment(c, s1, s2, fwd) {
+                        continue;
+                    }
+                    for side in [fwd, !fwd] {
+                        let e = self.tour.succ(c, side);
+                        if e == p || e == nx || self.in_segment(e, s1, s2, fwd) || self.is_fixed(c, e) {
+                            continue;
+                        }
+                        let gain = g1 + self.dist(c, e) - self.dist(s2, e);
+                        if gain > best.0 {
+                            // Normalise the broken edge to (e1, e2) with e2 following
+                            // e1 in the segment's direction. c == e1 joins s1 to e1:
+                            // three moves; c == e2 needs two.
+                            let (e1, e2, three) = if side == fwd { (c, e, true) } else { (e, c, false) };
+                            best = (gain, [p, s1, s2, nx, e1, e2], three);
+                        }
+                    }
+                }
+            }
+        }
+        if best.0 <= EPS {
+            return false;
+        }
+        let ([p, s1, s2, nx, e1, e2], three) = (best.1, best.2);
+        self.apply2(p, s1, e1, e2); // p-e1 … s1-e2
+        self.apply2(p, e1, nx, s2); // p-nx, e1-s2 … s1-e2
+        if three {
+            self.apply2(e1, s2, s1, e2); // e1-s1 … s2-e2
+        }
+        true
+    }
+
+    /// Whether `c` is one of the segment's nodes, walking from `s1` to `s2`.
+    fn in_segment(&self, c: u32, s1: u32, s2: u32, fwd: bool) -> bool {
+        let mut x = s1;
+        loop {
+            if x == c {
+                return true;
+            }
+            if x == s2 {
+                return false;
+            }
+            x = self.tour.succ(x, fwd);
+        }
+    }
+
+    /// A double bridge on a short stretch: A B C D → A C B D, with B and C of
+    /// 1..=50 nodes starting at a random position. Returns false (changing
+    /// nothing) when the stretch would cut a pinned edge.
+    fn kick(&mut self, rng: &mut fastrand::Rng) -> bool {
+        let n = self.tour.len();
+        let max = KICK_MAX.min((n - 2) / 2).max(1);
+        let (l1, l2) = (rng.usize(1..=max), rng.usize(1..=max));
+        let a = self.tour.order()[rng.usize(..n)];
+        let b1 = self.tour.next(a);
+        let mut b2 = b1;
+        for _ in 1..l1 {
+            b2 = self.tour.next(b2);
+        }
+        let c1 = self.tour.next(b2);
+        let mut c2 = c1;
+        for _ in 1..l2 {
+            c2 = self.tour.next(c2);
+        }
+        let d1 = self.tour.next(c2);
+        if d1 == a || self.is_fixed(a, b1) || self.is_fixed(b2, c1) || self.is_fixed(c2, d1) {
+            return false;
+        }
+        self.apply2(a, b1, c2, d1); // a c2…c1 b2…b1 d1
+        self.apply2(a, c2, c1, b2); // a c1…c2 b2…b1 d1
+        self.apply2(c2, b2, b1, d1); // a c1…c2 b1…b2 d1
+        true
+    }
+
+    /// Undoes the logged moves, newest first.
+    fn undo(&mut self) {
+        self.logging = false;
+        while let Some([a, b, c, d]) = self.log.pop() {
+            self.length += self.dist(a, b) + self.dist(c, d) - self.dist(a, c) - self.dist(b, d);
+            self.tour.move2(a, c, b, d);
+        }
+    }
+
+    /// One round of the ILS: kick, re-optimise, keep if not longer. Returns
+    /// the improvement (0 when the kick was undone or neutral).
+    pub fn kick_round(&mut self, rng: &mut fastrand::Rng) -> f64 {
+        let before = self.length;
+        self.log.clear();
+        self.logging = true;
+        if !self.kick(rng) {
+            self.logging = false;
+            return 0.0;
+        }
+        self.optimize();
+        self.logging = false;
+        if self.length > before + EPS {
+            self.undo();
+            // Replaying exact inverse moves restores the exact tour; reset the
+            // running sum too so rounding cannot drift across rounds.
+            self.length = before;
+            0.0
+        } else {
+            (before - self.length).max(0.0)
+        }
+    }
+}
+
+/// Closed tour length by the solver's distance.
+pub fn tour_length<D: Dist>(d: &D, order: &[u32]) -> f64 {
+    let n = order.len();
+    (0..n).map(|i| d.d(order[i] as usize, order[(i + 1) % n] as usize)).sum()
+}

@@ -1,0 +1,351 @@
+//! The engine: `Problem`s in, `Solution`s out, one backend chosen per process.
+//!
+//! By size: Held–Karp for n ≤ 12 (proved optimal); a full f32 matrix up to
+//! [`MATRIX_MAX_N`]; above it distances on the fly from the points. Every
+//! heuristic solve is greedy edge → 2-opt + Or-opt → Or-opt ILS (see
+//! [`local`]). Open paths become tours through a dummy node whose edges to the
+//! fixed ends are pinned. Reported lengths are recomputed in f64 by the
+//! scalar metric, whatever the search used.
+
+pub mod construct;
+pub mod exact;
+pub mod local;
+pub mod neighbors;
+pub mod reference;
+mod tour;
+
+use crate::matrix::{simd_backend_name, DistMatrix};
+use crate::metric::{chord_km, tour_legs, Metric};
+use neighbors::Neighbors;
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Largest instance given a full distance matrix (100 MB of f32).
+pub const MATRIX_MAX_N: usize = 5000;
+/// Candidate neighbours per node.
+pub const NEIGHBORS: usize = 10;
+/// The seed used when a request gives none: results are reproducible by default.
+pub const DEFAULT_SEED: u64 = 0x5eed;
+
+/// Distances as the search sees them.
+pub trait Dist: Sync {
+    fn n(&self) -> usize;
+    fn d(&self, i: usize, j: usize) -> f64;
+}
+
+impl Dist for DistMatrix {
+    fn n(&self) -> usize {
+        DistMatrix::n(self)
+    }
+    #[inline(always)]
+    fn d(&self, i: usize, j: usize) -> f64 {
+        self.get(i, j) as f64
+    }
+}
+
+/// Distances computed on demand: no n² memory. Haversine goes through unit
+/// vectors (one sqrt and one asin a pair, no trigonometry).
+pub struct PointDist {
+    metric: Metric,
+    points: Vec<[f64; 2]>,
+    unit: Vec<[f64; 3]>,
+}
+
+impl PointDist {
+    pub fn new(metric: Metric, points: Vec<[f64; 2]>) -> PointDist {
+        let unit = if metric == Metric::Haversine { points.iter().map(|&p| metric.embed(p)).collect() } else { Vec::new() };
+        PointDist { metric, points, unit }
+    }
+}
+
+impl Dist for PointDist {
+    fn n(&self) -> usize {
+        self.points.len()
+    }
+    #[inline(always)]
+    fn d(&self, i: usize, j: usize) -> f64 {
+        match self.metric {
+            Metric::Haversine => chord_km(self.unit[i], self.unit[j]),
+            m => m.dist(self.points[i], self.points[j]),
+        }
+    }
+}
+
+/// `inner` plus one node, index `inner.n()`, at distance 0 from everything:
+/// a tour through it is an open path through the others.
+struct WithDummy<'a, D> {
+    inner: &'a D,
+}
+
+impl<D: Dist> Dist for WithDummy<'_, D> {
+    fn n(&self) -> usize {
+        self.inner.n() + 1
+    }
+    #[inline(always)]
+    fn d(&self, i: usize, j: usize) -> f64 {
+        let n = self.inner.n();
+        if i == n || j == n {
+            0.0
+        } else {
+            self.inner.d(i, j)
+        }
+    }
+}
+
+/// A validated instance.
+#[derive(Clone, Debug)]
+pub struct Problem {
+    pub points: Vec<[f64; 2]>,
+    pub metric: Metric,
+    /// Closed tour back to `start` (the default) or an open path.
+    pub round_trip: bool,
+    pub start: usize,
+    /// For open paths: the fixed last node, or anywhere.
+    pub end: Option<usize>,
+    /// This instance's own limit (a request's `time_limit_ms`).
+    pub time_limit: Option<Duration>,
+    /// This instance's own seed (a request's `seed`).
+    pub seed: Option<u64>,
+}
+
+impl Problem {
+    /// A round trip from node 0.
+    pub fn round_trip(points: Vec<[f64; 2]>, metric: Metric) -> Problem {
+        Problem { points, metric, round_trip: true, start: 0, end: None, time_limit: None, seed: None }
+    }
+}
+
+/// What a progress callback is told, about every 100 ms of a long solve.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    pub length: f64,
+    pub elapsed: Duration,
+    pub limit: Option<Duration>,
+}
+
+/// Limits shared by every problem of a call.
+#[derive(Clone, Default)]
+pub struct Budget {
+    /// Hard wall-clock end (Lambda's invocation deadline minus a margin).
+    pub deadline: Option<Instant>,
+    /// Per-problem time limit when the problem has none of its own.
+    pub time_limit: Option<Duration>,
+    /// Exact number of ILS kicks: with a fixed seed the result is reproducible.
+    pub kicks: Option<u64>,
+    /// Seed for problems without their own ([`DEFAULT_SEED`] when neither).
+    pub seed: Option<u64>,
+    pub progress: Option<Arc<dyn Fn(Progress) + Send + Sync>>,
+    /// Set to end every search early, keeping the best tour so far.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+/// The answer to one problem.
+#[derive(Clone, Debug)]
+pub struct Solution {
+    /// Visiting order, starting at `start`, not closed (a round trip returns
+    /// to `order[0]`).
+    pub order: Vec<usize>,
+    /// Reference-metric length, f64.
+    pub length: f64,
+    pub legs: Vec<f64>,
+    /// Proved optimal (exact solver).
+    pub optimal: bool,
+    pub backend: &'static str,
+    pub elapsed: Duration,
+    /// ILS kicks run (0 for the exact solver).
+    pub kicks: u64,
+}
+
+/// How matrices are built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// The scalar f64 reference.
+    Scalar,
+    /// `wide` SIMD lanes + rayon.
+    Simd,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Scalar => "cpu-scalar",
+            Backend::Simd => simd_backend_name(),
+        }
+    }
+
+    /// `cpu` or `scalar` (`gpu` once the GPU backend exists).
+    pub fn from_name(name: &str) -> Result<Backend, String> {
+        match name {
+            "" | "cpu" => Ok(Backend::Simd),
+            "scalar" => Ok(Backend::Scalar),
+            "gpu" => Err("backend gpu: this build has no GPU backend".into()),
+            other => Err(format!("backend {other:?}: expected cpu, gpu or scalar")),
+        }
+    }
+
+    /// `ROUTE_OPTIM_BACKEND`, `cpu` when unset.
+    pub fn from_env() -> Result<Backend, String> {
+        Backend::from_name(&std::env::var("ROUTE_OPTIM_BACKEND").unwrap_or_default())
+            .map_err(|e| format!("ROUTE_OPTIM_BACKEND: {e}"))
+    }
+}
+
+/// The solver with its backend, built once per process and shared.
+#[derive(Clone, Copy, Debug)]
+pub struct Engine {
+    backend: Backend,
+}
+
+impl Engine {
+    pub fn new(backend: Backend) -> Engine {
+        Engine { backend }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Solves many problems in parallel (rayon), outputs in input order.
+    pub fn solve_batch(&self, problems: &[Problem], budget: &Budget) -> Vec<Solution> {
+        problems.par_iter().map(|p| self.solve(p, budget)).collect()
+    }
+
+    pub fn solve(&self, p: &Problem, budget: &Budget) -> Solution {
+        let t0 = Instant::now();
+        let n = p.points.len();
+        let (order, optimal, kicks) = if n <= exact::EXACT_MAX_N {
+            let d = |i: usize, j: usize| p.metric.dist(p.points[i], p.points[j]);
+            let (order, _) = exact::held_karp(n, d, p.start, p.end, p.round_trip);
+            (order, true, 0)
+        } else {
+            let limits = Limits::new(p, budget, t0);
+            let (order, kicks) = if n <= MATRIX_MAX_N {
+                let m = match self.backend {
+                    Backend::Scalar => DistMatrix::scalar(p.metric, &p.points),
+                    Backend::Simd => DistMatrix::simd(p.metric, &p.points),
+                };
+                let nb = Neighbors::from_matrix(&m, NEIGHBORS);
+                heuristic(&m, nb, p, &limits)
+            } else {
+                let d = PointDist::new(p.metric, p.points.clone());
+                let nb = Neighbors::from_points(p.metric, &p.points, &d, NEIGHBORS);
+                heuristic(&d, nb, p, &limits)
+            };
+            (order, false, kicks)
+        };
+        let legs = tour_legs(p.metric, &p.points, &order, p.round_trip);
+        Solution {
+            length: legs.iter().sum(),
+            legs,
+            order,
+            optimal,
+            backend: self.backend.name(),
+            elapsed: t0.elapsed(),
+            kicks,
+        }
+    }
+}
+
+/// Default limit when neither the problem nor the call gives one: grows with
+/// n. Small instances normally stop earlier, on stagnation.
+pub fn default_time_limit(n: usize) -> Duration {
+    Duration::from_secs_f64((0.02 + n as f64 * 5e-4).min(60.0))
+}
+
+/// Kicks without improvement after which a default-budget search stops.
+pub fn default_stall(n: usize) -> u64 {
+    20 + 3 * n as u64
+}
+
+/// When one search stops.
+struct Limits<'a> {
+    t0: Instant,
+    deadline: Option<Instant>,
+    limit: Option<Duration>,
+    kicks: Option<u64>,
+    stall: Option<u64>,
+    budget: &'a Budget,
+    seed: u64,
+}
+
+impl<'a> Limits<'a> {
+    fn new(p: &Problem, budget: &'a Budget, t0: Instant) -> Limits<'a> {
+        let given = p.time_limit.or(budget.time_limit);
+        let limit = match (given, budget.kicks) {
+            (Some(l), _) => Some(l),
+            (None, Some(_)) => None,
+            (None, None) => Some(default_time_limit(p.points.len())),
+        };
+        let own = limit.map(|l| t0 + l);
+        let deadline = match (own, budget.deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let explicit = given.is_some() || budget.kicks.is_some();
+        let stall = (!explicit).then(|| default_stall(p.points.len()));
+        Limits { t0, deadline, limit, kicks: budget.kicks, stall, budget, seed: p.seed.or(budget.seed).unwrap_or(DEFAULT_SEED) }
+    }
+}
+
+/// Greedy edge, local search, then ILS until the limits; returns the order
+/// from `start` (and the open path's `end` last) and the kicks run.
+fn heuristic<D: Dist>(d: &D, nb: Neighbors, p: &Problem, limits: &Limits) -> (Vec<usize>, u64) {
+    let n = p.points.len();
+    if p.round_trip {
+        let (tour, kicks) = improve(d, &nb, None, limits);
+        let at = tour.iter().position(|&c| c as usize == p.start).unwrap_or(0);
+        (tour[at..].iter().chain(&tour[..at]).map(|&c| c as usize).collect(), kicks)
+    } else {
+        let dummy = n as u32;
+        let ends: Vec<u32> = std::iter::once(p.start as u32).chain(p.end.map(|e| e as u32)).collect();
+        let pinned = [ends[0], *ends.last().unwrap_or(&ends[0])];
+        let nb = nb.with_dummy(&ends);
+        let (tour, kicks) = improve(&WithDummy { inner: d }, &nb, Some((dummy, pinned)), limits);
+        // Read the cycle from the dummy, in the direction where start comes first.
+        let at = tour.iter().position(|&c| c == dummy).unwrap_or(0);
+        let mut path: Vec<usize> = tour[at + 1..].iter().chain(&tour[..at]).map(|&c| c as usize).collect();
+        if path.first() != Some(&p.start) {
+            path.reverse();
+        }
+        (path, kicks)
+    }
+}
+
+fn improve<D: Dist>(d: &D, nb: &Neighbors, pinned: Option<(u32, [u32; 2])>, limits: &Limits) -> (Vec<u32>, u64) {
+    let fixed: Vec<(u32, u32)> = pinned.map(|(dummy, ends)| ends.map(|e| (dummy, e)).to_vec()).unwrap_or_default();
+    let start = construct::greedy_edge(d, nb, d.n(), &fixed);
+    let mut search = local::Search::new(d, nb, start, pinned);
+    search.push_all();
+    search.optimize();
+    let mut rng = fastrand::Rng::with_seed(limits.seed);
+    let (mut kicks, mut since_better) = (0u64, 0u64);
+    let mut last_report = limits.t0;
+    loop {
+        if limits.kicks.is_some_and(|k| kicks >= k) || limits.stall.is_some_and(|s| since_better >= s) {
+            break;
+        }
+        if kicks % 16 == 0 {
+            let now = Instant::now();
+            if limits.deadline.is_some_and(|dl| now >= dl)
+                || limits.budget.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
+            {
+                break;
+            }
+            if let Some(report) = &limits.budget.progress {
+                if now.duration_since(last_report) >= Duration::from_millis(100) {
+                    last_report = now;
+                    report(Progress { length: search.length, elapsed: now - limits.t0, limit: limits.limit });
+                }
+            }
+        }
+        kicks += 1;
+        if search.kick_round(&mut rng) > 0.0 {
+            since_better = 0;
+        } else {
+            since_better += 1;
+        }
+    }
+    (search.tour.order().to_vec(), kicks)
+}

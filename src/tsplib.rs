@@ -1,0 +1,120 @@
+//! TSPLIB `.tsp` files with node coordinates (EUC_2D, CEIL_2D, ATT, GEO).
+
+use crate::metric::{Metric, Tsplib};
+use std::fmt;
+
+/// A parsed instance: points in file order and the file's metric.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    pub name: String,
+    pub points: Vec<[f64; 2]>,
+    pub metric: Metric,
+}
+
+/// A problem with the file, and the 1-based line where it was found.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub struct TsplibError {
+    pub line: usize,
+    pub reason: String,
+}
+
+impl fmt::Display for TsplibError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.reason)
+    }
+}
+
+pub fn parse(text: &str) -> Result<Instance, TsplibError> {
+    let err = |line: usize, reason: String| TsplibError { line, reason };
+    let (mut name, mut dim, mut metric) = (String::new(), None, None);
+    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim()));
+    let mut in_coords = false;
+    for (no, line) in lines.by_ref() {
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with("NODE_COORD_SECTION") {
+            in_coords = true;
+            break;
+        }
+        if line == "EOF" {
+            break;
+        }
+        let (key, value) = match line.split_once(':') {
+            Some((k, v)) => (k.trim(), v.trim()),
+            None => (line, ""),
+        };
+        match key {
+            "NAME" => name = value.to_string(),
+            "TYPE" if value != "TSP" => return Err(err(no, format!("TYPE {value} is not supported (only TSP)"))),
+            "DIMENSION" => {
+                dim = Some(value.parse::<usize>().map_err(|_| err(no, format!("DIMENSION {value:?} is not a count")))?)
+            }
+            "EDGE_WEIGHT_TYPE" => {
+                metric = Some(Tsplib::from_name(value).ok_or_else(|| {
+                    err(no, format!("EDGE_WEIGHT_TYPE {value} is not supported (EUC_2D, CEIL_2D, ATT or GEO)"))
+                })?)
+            }
+            _ => {}
+        }
+    }
+    let last = text.lines().count();
+    let dim = dim.ok_or_else(|| err(last, "no DIMENSION".into()))?;
+    let metric = metric.ok_or_else(|| err(last, "no EDGE_WEIGHT_TYPE".into()))?;
+    if !in_coords {
+        return Err(err(last, "no NODE_COORD_SECTION".into()));
+    }
+    let mut points = vec![None; dim];
+    for (no, line) in lines {
+        if line.is_empty() {
+            continue;
+        }
+        if line == "EOF" || line.ends_with("_SECTION") {
+            break;
+        }
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let [id, x, y] = f[..] else {
+            return Err(err(no, format!("expected `id x y`, found {line:?}")));
+        };
+        let id: usize = id.parse().map_err(|_| err(no, format!("node id {id:?} is not a number")))?;
+        let num = |s: &str| s.parse::<f64>().ok().filter(|v| v.is_finite());
+        let (Some(x), Some(y)) = (num(x), num(y)) else {
+            return Err(err(no, format!("coordinates {x:?} {y:?} are not finite numbers")));
+        };
+        let slot = id.checked_sub(1).and_then(|i| points.get_mut(i)).ok_or_else(|| {
+            err(no, format!("node id {id} is outside 1..={dim}"))
+        })?;
+        *slot = Some([x, y]);
+    }
+    let points = points
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| p.ok_or_else(|| err(last, format!("node {} has no coordinates", i + 1))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Instance { name, points, metric: Metric::Tsplib(metric) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_header_and_nodes() {
+        let i = parse("NAME: t\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: ATT\nNODE_COORD_SECTION\n2 3 4\n1 1.5 2e1\nEOF\n").unwrap();
+        assert_eq!(i.name, "t");
+        assert_eq!(i.metric, Metric::Tsplib(Tsplib::Att));
+        assert_eq!(i.points, vec![[1.5, 20.0], [3.0, 4.0]]);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = parse("DIMENSION: 2\nEDGE_WEIGHT_TYPE: EXPLICIT\n").unwrap_err();
+        assert_eq!(e.to_string(), "line 2: EDGE_WEIGHT_TYPE EXPLICIT is not supported (EUC_2D, CEIL_2D, ATT or GEO)");
+        let e = parse("DIMENSION: 2\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 x 0\n").unwrap_err();
+        assert_eq!(e.line, 5);
+        let e = parse("DIMENSION: 2\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 0 0\n").unwrap_err();
+        assert_eq!(e.reason, "node 2 has no coordinates");
+        let e = parse("DIMENSION: 2\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n3 0 0\n").unwrap_err();
+        assert_eq!(e.reason, "node id 3 is outside 1..=2");
+    }
+}
