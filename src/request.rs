@@ -88,15 +88,25 @@ pub struct Rejected {
 
 /// Decodes and validates one record.
 pub fn parse(bytes: &[u8]) -> Result<Request, Rejected> {
+    // serde also reads a struct from a sequence; a request is only an object.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        let error = match serde_json::from_slice::<Value>(bytes) {
+            Ok(v) => RequestError::invalid("request", format!("expected a JSON object, found {}", kind(&v))),
+            Err(e) => RequestError::InvalidJson(e.to_string()),
+        };
+        return Err(Rejected { id: None, error });
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let raw = serde_path_to_error::deserialize::<_, RawRequest>(&mut de)
         .map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
+            let field = if path == "." { "request".to_string() } else { path };
             match inner.classify() {
-                serde_json::error::Category::Data => {
-                    let field = if path == "." { "request".to_string() } else { path };
-                    RequestError::invalid(field, inner.to_string())
+                serde_json::error::Category::Data => RequestError::invalid(field, inner.to_string()),
+                // Valid JSON that failed as syntax: a point with more than two numbers.
+                _ if serde_json::from_slice::<Value>(bytes).is_ok() => {
+                    RequestError::invalid(field, "expected [lat, lon], an array of two numbers")
                 }
                 _ => RequestError::InvalidJson(inner.to_string()),
             }
@@ -105,6 +115,17 @@ pub fn parse(bytes: &[u8]) -> Result<Request, Rejected> {
         .map_err(|error| Rejected { id: id_of(bytes), error })?;
     let id = raw.id.clone();
     validate(raw).map_err(|error| Rejected { id, error })
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// The `id` of a record that failed to parse as a request, if it is a JSON
@@ -266,13 +287,17 @@ mod tests {
         assert_eq!(code, "invalid_request");
         assert!(m.starts_with("coordinates[1][1]: invalid type: string"), "{m}");
         let (m, _) = message(r#"{"coordinates": [[1, 2, 3]]}"#);
-        assert!(m.starts_with("coordinates[0]: invalid length 3"), "{m}");
+        assert_eq!(m, "coordinates[0]: expected [lat, lon], an array of two numbers");
+        let (m, _) = message(r#"{"coordinates": [[1]]}"#);
+        assert!(m.starts_with("coordinates[0]: invalid length 1"), "{m}");
         let (m, _) = message(r#"{"locations": "Chicago", "coordinates": [[1, 2]]}"#);
         assert!(m.starts_with("locations: invalid type: string"), "{m}");
         let (m, _) = message(r#"{"coordinates": [[1, 2]], "options": {"round_trip": "yes"}}"#);
         assert!(m.starts_with("options.round_trip: invalid type"), "{m}");
         let (m, _) = message(r#"[1, 2]"#);
-        assert!(m.starts_with("request: invalid type: sequence"), "{m}");
+        assert_eq!(m, "request: expected a JSON object, found an array");
+        let (_, code) = message("");
+        assert_eq!(code, "invalid_json");
         let (m, _) = message(r#"{"coordinates": [[1, 2]], "id": [1]}"#);
         assert_eq!(m, "id: must be a string or a number");
     }
@@ -291,7 +316,9 @@ mod tests {
         let raw = RawRequest { locations: None, coordinates: vec![[0.0, f64::INFINITY]], id: None, options: None };
         assert_eq!(validate(raw).unwrap_err().to_string(), "coordinates[0][1]: inf is not a finite number");
         // A literal too large for f64 is a parse error, not an infinity.
-        assert_eq!(rejected(r#"{"coordinates": [[1e999, 0]]}"#).code(), "invalid_request");
+        let (m, code) = message(r#"{"coordinates": [[1e999, 0]]}"#);
+        assert_eq!(code, "invalid_json");
+        assert!(m.contains("number out of range"), "{m}");
     }
 
     #[test]
@@ -335,7 +362,7 @@ mod tests {
         let (m, _) = message(r#"{"coordinates": [[0, 0]], "options": {"metric": "manhattan"}}"#);
         assert_eq!(m, r#"options.metric: unknown metric "manhattan" (expected haversine, geodesic or euclidean)"#);
         let (m, _) = message(r#"{"coordinates": [[0, 0]], "options": {"roundtrip": true}}"#);
-        assert!(m.starts_with("options: unknown field `roundtrip`"), "{m}");
+        assert!(m.starts_with("options.roundtrip: unknown field `roundtrip`, expected one of"), "{m}");
         let (m, _) = message(r#"{"coordinates": [[0, 0]], "options": {"time_limit_ms": -5}}"#);
         assert_eq!(m, "options.time_limit_ms: -5 is not a non-negative number");
     }

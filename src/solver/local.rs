@@ -101,43 +101,72 @@ impl<'a, D: Dist> Search<'a, D> {
         }
         while let Some(a) = self.queue.pop_front() {
             self.queued[a as usize] = false;
-            if self.try_2opt(a) || self.try_or_opt(a) {
+            if self.try_3opt(a) || self.try_or_opt(a) {
                 self.push(a);
             }
         }
     }
 
-    /// The best 2-opt move that adds an edge from `a` to one of its candidates.
-    fn try_2opt(&mut self, a: u32) -> bool {
-        let mut best = (EPS, [0u32; 4]);
+    /// The best sequential 2-opt or 3-opt move (LK depth 3) that starts by
+    /// removing an edge at `t1`: remove (t1,t2), add (t2,t3), remove (t3,t4)
+    /// with t4 before t3 so that closing (t4,t1) is a valid 2-opt move; then
+    /// optionally remove (t1,t4) again, add (t4,t5), remove (t5,t6) and close
+    /// (t6,t1): two 2-opt moves applied in a row.
+    fn try_3opt(&mut self, t1: u32) -> bool {
+        // (gain, [t1, t2, t3, t4, t5, t6]); t5 == t6 == NONE for a 2-opt move.
+        const NONE: u32 = u32::MAX;
+        let mut best = (EPS, [NONE; 6]);
         for fwd in [true, false] {
-            let b = self.tour.succ(a, fwd);
-            if self.is_fixed(a, b) {
+            let t2 = self.tour.succ(t1, fwd);
+            if self.is_fixed(t1, t2) {
                 continue;
             }
-            let d_ab = self.dist(a, b);
-            for &c in self.nb.of(a) {
-                let g1 = d_ab - self.dist(a, c);
+            let d12 = self.dist(t1, t2);
+            for &t3 in self.nb.of(t2) {
+                let g1 = d12 - self.dist(t2, t3);
                 if g1 <= EPS {
                     break;
                 }
-                let d = self.tour.succ(c, fwd);
-                if c == b || d == a || self.is_fixed(c, d) {
+                let t4 = self.tour.succ(t3, !fwd);
+                if t3 == t1 || t4 == t2 || self.is_fixed(t3, t4) {
                     continue;
                 }
-                let gain = g1 + self.dist(c, d) - self.dist(b, d);
+                let d34 = self.dist(t3, t4);
+                let gain = g1 + d34 - self.dist(t4, t1);
                 if gain > best.0 {
-                    best = (gain, [a, b, c, d]);
+                    best = (gain, [t1, t2, t3, t4, NONE, NONE]);
+                }
+                // After the first move the tour reads t1 t4 … t2 t3 … (in
+                // direction fwd): the stretch t2..t4 is reversed.
+                for &t5 in self.nb.of(t4) {
+                    let g2 = g1 + d34 - self.dist(t4, t5);
+                    if g2 <= EPS {
+                        break;
+                    }
+                    if t5 == t1 || t5 == t3 {
+                        continue;
+                    }
+                    let reversed = self.tour.on_path(t2, t5, t4, fwd);
+                    let t6 = self.tour.succ(t5, if reversed { fwd } else { !fwd });
+                    if t6 == t1 || self.is_fixed(t5, t6) {
+                        continue;
+                    }
+                    let gain = g2 + self.dist(t5, t6) - self.dist(t6, t1);
+                    if gain > best.0 {
+                        best = (gain, [t1, t2, t3, t4, t5, t6]);
+                    }
                 }
             }
         }
-        if best.0 > EPS {
-            let [a, b, c, d] = best.1;
-            self.apply2(a, b, c, d);
-            true
-        } else {
-            false
+        if best.0 <= EPS {
+            return false;
         }
+        let [t1, t2, t3, t4, t5, t6] = best.1;
+        self.apply2(t1, t2, t4, t3); // t1-t4, t2-t3
+        if t5 != NONE {
+            self.apply2(t1, t4, t6, t5); // t4-t5, t6-t1
+        }
+        true
     }
 
     /// The best Or-opt move of a segment of 1..=3 nodes that starts at `a`

@@ -28,6 +28,11 @@ impl Tour {
     }
 
     #[inline(always)]
+    pub fn pos(&self, c: u32) -> usize {
+        self.pos[c as usize] as usize
+    }
+
+    #[inline(always)]
     pub fn next(&self, c: u32) -> u32 {
         let p = self.pos[c as usize] as usize + 1;
         self.order[if p == self.order.len() { 0 } else { p }]
@@ -46,6 +51,18 @@ impl Tour {
             self.next(c)
         } else {
             self.prev(c)
+        }
+    }
+
+    /// Whether `c` lies on the path that runs from `from` to `to` in
+    /// direction `fwd` (ends included).
+    pub fn on_path(&self, from: u32, c: u32, to: u32, fwd: bool) -> bool {
+        let n = self.order.len();
+        let (f, c, t) = (self.pos(from), self.pos(c), self.pos(to));
+        if fwd {
+            (c + n - f) % n <= (t + n - f) % n
+        } else {
+            (f + n - c) % n <= (f + n - t) % n
         }
     }
 

@@ -1,0 +1,539 @@
+//! Integration tests of the library's solver: validity of every solution,
+//! optimality on small instances (against brute force computed here), known
+//! TSPLIB optima, reproducibility, backend agreement and the 2-opt reference.
+//!
+//! Run in release (`cargo test --release --test solver`): the heuristic tests
+//! use fixed kick budgets, so they are deterministic and not time-dependent.
+
+use route_optim::matrix::DistMatrix;
+use route_optim::metric::{tour_legs, Metric, Tsplib};
+use route_optim::solver::{exact, reference, Backend, Budget, Engine, Problem, Solution, DEFAULT_SEED, MATRIX_MAX_N};
+use route_optim::tsplib;
+
+const TSPLIB_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/tsplib/");
+
+fn engine() -> Engine {
+    Engine::new(Backend::Simd)
+}
+
+fn kicks(n: u64, seed: u64) -> Budget {
+    Budget { kicks: Some(n), seed: Some(seed), ..Default::default() }
+}
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * a.abs().max(b.abs()).max(1e-12)
+}
+
+/// The length of `order` from the metric, closed when `round_trip`, summed
+/// here independently of `tour_legs`.
+fn length_of(p: &Problem, order: &[usize]) -> f64 {
+    let mut len: f64 = order.windows(2).map(|w| p.metric.dist(p.points[w[0]], p.points[w[1]])).sum();
+    if p.round_trip && order.len() > 1 {
+        len += p.metric.dist(p.points[order[order.len() - 1]], p.points[order[0]]);
+    }
+    len
+}
+
+/// Everything a solution must satisfy whatever the solver did.
+fn check(p: &Problem, s: &Solution) {
+    let n = p.points.len();
+    let ctx = format!("n={n} round_trip={} start={} end={:?} metric={:?}", p.round_trip, p.start, p.end, p.metric);
+    assert_eq!(s.order.len(), n, "{ctx}: order has {} entries", s.order.len());
+    let mut seen = vec![false; n];
+    for &v in &s.order {
+        assert!(v < n, "{ctx}: node {v} out of range");
+        assert!(!seen[v], "{ctx}: node {v} visited twice");
+        seen[v] = true;
+    }
+    if n > 0 {
+        assert_eq!(s.order[0], p.start, "{ctx}: does not start at start");
+    }
+    if !p.round_trip {
+        if let Some(e) = p.end {
+            assert_eq!(*s.order.last().unwrap(), e, "{ctx}: does not end at end");
+        }
+    }
+    let want_legs = if p.round_trip { n } else { n.saturating_sub(1) };
+    assert_eq!(s.legs.len(), want_legs, "{ctx}: legs");
+    let sum: f64 = s.legs.iter().sum();
+    assert!(close(s.length, sum, 1e-9), "{ctx}: length {} != sum of legs {sum}", s.length);
+    let recomputed = length_of(p, &s.order);
+    assert!(close(s.length, recomputed, 1e-9), "{ctx}: length {} != recomputed {recomputed}", s.length);
+    // Each leg is the metric distance between consecutive stops.
+    for (k, &leg) in s.legs.iter().enumerate() {
+        let (a, b) = (s.order[k], s.order[(k + 1) % n]);
+        let d = p.metric.dist(p.points[a], p.points[b]);
+        assert!(close(leg, d, 1e-12), "{ctx}: leg {k} is {leg}, distance {a}->{b} is {d}");
+    }
+}
+
+fn random_points(rng: &mut fastrand::Rng, n: usize, metric: Metric) -> Vec<[f64; 2]> {
+    match metric {
+        // A region a few hundred km across, like a delivery area.
+        Metric::Haversine | Metric::Geodesic => {
+            (0..n).map(|_| [40.0 + rng.f64() * 5.0, -90.0 + rng.f64() * 7.0]).collect()
+        }
+        _ => (0..n).map(|_| [rng.f64() * 1000.0, rng.f64() * 1000.0]).collect(),
+    }
+}
+
+fn problem(points: Vec<[f64; 2]>, metric: Metric, round_trip: bool, start: usize, end: Option<usize>) -> Problem {
+    Problem { points, metric, round_trip, start, end, time_limit: None, seed: None }
+}
+
+/// The optimum by trying every order of the nodes other than `start` (and
+/// `end` when fixed).
+fn brute_force(p: &Problem) -> f64 {
+    let n = p.points.len();
+    let dm: Vec<Vec<f64>> =
+        (0..n).map(|i| (0..n).map(|j| p.metric.dist(p.points[i], p.points[j])).collect()).collect();
+    let end = if p.round_trip { None } else { p.end };
+    let mut free: Vec<usize> = (0..n).filter(|&v| v != p.start && Some(v) != end).collect();
+    let mut best = f64::INFINITY;
+    // Heap's algorithm over `free`.
+    let eval = |free: &[usize]| {
+        let mut route = vec![p.start];
+        route.extend_from_slice(free);
+        route.extend(end);
+        let mut len: f64 = route.windows(2).map(|w| dm[w[0]][w[1]]).sum();
+        if p.round_trip && route.len() > 1 {
+            len += dm[route[route.len() - 1]][route[0]];
+        }
+        len
+    };
+    let k = free.len();
+    let mut c = vec![0usize; k];
+    best = best.min(eval(&free));
+    let mut i = 1;
+    while i < k {
+        if c[i] < i {
+            if i % 2 == 0 {
+                free.swap(0, i);
+            } else {
+                free.swap(c[i], i);
+            }
+            best = best.min(eval(&free));
+            c[i] += 1;
+            i = 1;
+        } else {
+            c[i] = 0;
+            i += 1;
+        }
+    }
+    best
+}
+
+/// Round trips, open paths with and without a fixed end, from random starts.
+fn small_configs(rng: &mut fastrand::Rng, n: usize) -> Vec<(bool, usize, Option<usize>)> {
+    let start = rng.usize(..n);
+    let other = (start + 1 + rng.usize(..n.max(2) - 1)) % n;
+    let mut v = vec![(true, 0, None), (true, start, None), (false, start, None)];
+    if n > 1 {
+        v.push((false, start, Some(other)));
+    }
+    v
+}
+
+#[test]
+fn brute_force_helper_is_right_on_a_square() {
+    // Unit square: the best tour is the perimeter (4), the best path from a
+    // corner 3, the best path between opposite corners 2 + √2 (a diagonal is unavoidable),
+    // between adjacent corners 3 (round the other three sides).
+    let sq = vec![[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]];
+    let e = Metric::Euclidean;
+    assert!(close(brute_force(&problem(sq.clone(), e, true, 0, None)), 4.0, 1e-12));
+    assert!(close(brute_force(&problem(sq.clone(), e, false, 2, None)), 3.0, 1e-12));
+    assert!(close(brute_force(&problem(sq.clone(), e, false, 0, Some(2))), 2.0 + 2f64.sqrt(), 1e-12));
+    assert!(close(brute_force(&problem(sq.clone(), e, false, 0, Some(1))), 3.0, 1e-12));
+    // Points on a line: the path from one end is the span, the round trip twice it.
+    let line: Vec<[f64; 2]> = [0.0, 7.0, 2.0, 5.0, 1.0].iter().map(|&x| [x, 0.0]).collect();
+    assert!(close(brute_force(&problem(line.clone(), e, false, 0, None)), 7.0, 1e-12));
+    assert!(close(brute_force(&problem(line.clone(), e, true, 3, None)), 14.0, 1e-12));
+    // From the middle (x = 2) to x = 5: go down to 0 first, then up to 7 and back: 2 + 7 + 2.
+    assert!(close(brute_force(&problem(line, e, false, 2, Some(3))), 11.0, 1e-12));
+}
+
+#[test]
+fn small_instances_are_optimal_against_brute_force() {
+    let engine = engine();
+    let mut rng = fastrand::Rng::with_seed(11);
+    for n in 1..=9 {
+        for metric in [Metric::Euclidean, Metric::Haversine, Metric::Geodesic] {
+            let pts = random_points(&mut rng, n, metric);
+            for (round_trip, start, end) in small_configs(&mut rng, n) {
+                let p = problem(pts.clone(), metric, round_trip, start, end);
+                let s = engine.solve(&p, &Budget::default());
+                check(&p, &s);
+                assert!(s.optimal, "n={n}: exact solver not flagged optimal");
+                assert_eq!(s.kicks, 0);
+                let best = brute_force(&p);
+                assert!(
+                    close(s.length, best, 1e-9),
+                    "n={n} {metric:?} rt={round_trip} start={start} end={end:?}: {} vs brute force {best}",
+                    s.length
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn instances_of_10_to_12_are_optimal_against_held_karp() {
+    let engine = engine();
+    let mut rng = fastrand::Rng::with_seed(12);
+    for n in 10..=12 {
+        for metric in [Metric::Euclidean, Metric::Haversine] {
+            let pts = random_points(&mut rng, n, metric);
+            for (round_trip, start, end) in small_configs(&mut rng, n) {
+                let p = problem(pts.clone(), metric, round_trip, start, end);
+                let s = engine.solve(&p, &Budget::default());
+                check(&p, &s);
+                assert!(s.optimal, "n={n}: not flagged optimal");
+                let d = |i: usize, j: usize| metric.dist(pts[i], pts[j]);
+                let (_, best) = exact::held_karp(n, d, start, end, round_trip);
+                assert!(close(s.length, best, 1e-9), "n={n} rt={round_trip} end={end:?}: {} vs {best}", s.length);
+            }
+        }
+    }
+}
+
+/// Nearest neighbour from `start` (to `end` last when fixed): a construction
+/// the local search must never end up worse than on these instances.
+fn nearest_neighbour(p: &Problem) -> f64 {
+    let n = p.points.len();
+    let end = if p.round_trip { None } else { p.end };
+    let mut left: Vec<usize> = (0..n).filter(|&v| v != p.start && Some(v) != end).collect();
+    let mut route = vec![p.start];
+    while !left.is_empty() {
+        let here = p.points[*route.last().unwrap()];
+        let (k, _) = left
+            .iter()
+            .enumerate()
+            .map(|(k, &v)| (k, p.metric.dist(here, p.points[v])))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap();
+        route.push(left.swap_remove(k));
+    }
+    route.extend(end);
+    length_of(p, &route)
+}
+
+#[test]
+fn heuristic_solutions_are_valid_for_every_shape() {
+    let engine = engine();
+    let mut rng = fastrand::Rng::with_seed(13);
+    for &n in &[13, 14, 17, 25, 60, 150, 300] {
+        for metric in [Metric::Haversine, Metric::Euclidean] {
+            let pts = random_points(&mut rng, n, metric);
+            let start = rng.usize(..n);
+            let end = (start + 1 + rng.usize(..n - 1)) % n;
+            for (round_trip, start, end) in
+                [(true, 0, None), (true, start, None), (false, start, None), (false, start, Some(end))]
+            {
+                let p = problem(pts.clone(), metric, round_trip, start, end);
+                let s = engine.solve(&p, &kicks(300, 5));
+                check(&p, &s);
+                assert!(!s.optimal, "n={n}: heuristic result flagged optimal");
+                assert_eq!(s.kicks, 300, "n={n}: kicks run");
+                let nn = nearest_neighbour(&p);
+                assert!(
+                    s.length <= nn + 1e-9,
+                    "n={n} {metric:?} rt={round_trip} end={end:?}: {} longer than nearest neighbour {nn}",
+                    s.length
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn heuristic_is_near_held_karp_just_above_the_exact_limit() {
+    // n = 13..=15: too large for the engine's exact solver, small enough for
+    // Held–Karp here. The search can never beat the optimum, and with a few
+    // thousand kicks it should be at most a hair above it.
+    let engine = engine();
+    let mut rng = fastrand::Rng::with_seed(14);
+    for n in 13..=15 {
+        for metric in [Metric::Euclidean, Metric::Haversine] {
+            let pts = random_points(&mut rng, n, metric);
+            let start = rng.usize(..n);
+            let end = (start + 1 + rng.usize(..n - 1)) % n;
+            for (round_trip, start, end) in [(true, start, None), (false, start, None), (false, start, Some(end))] {
+                let p = problem(pts.clone(), metric, round_trip, start, end);
+                let s = engine.solve(&p, &kicks(3000, 1));
+                check(&p, &s);
+                let d = |i: usize, j: usize| metric.dist(pts[i], pts[j]);
+                let (_, best) = exact::held_karp(n, d, start, end, round_trip);
+                assert!(s.length >= best * (1.0 - 1e-9), "n={n}: {} beats the optimum {best}", s.length);
+                assert!(
+                    s.length <= best * 1.01,
+                    "n={n} {metric:?} rt={round_trip} end={end:?}: {} vs optimum {best}",
+                    s.length
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn duplicate_points_solve_validly() {
+    // 40 copies each of 5 locations: every duplicate costs nothing, so the
+    // optimum is the optimum over the 5 distinct locations.
+    let engine = engine();
+    let mut rng = fastrand::Rng::with_seed(15);
+    for metric in [Metric::Euclidean, Metric::Haversine] {
+        let distinct = random_points(&mut rng, 5, metric);
+        let mut pts: Vec<[f64; 2]> = (0..200).map(|i| distinct[i % 5]).collect();
+        rng.shuffle(&mut pts);
+        let loc = |i: usize| distinct.iter().position(|&q| q == pts[i]).unwrap();
+        // The start's copy and a copy of another location as the end.
+        let start = 17;
+        let end = (0..200).find(|&i| loc(i) != loc(start)).unwrap();
+        for (round_trip, end) in [(true, None), (false, None), (false, Some(end))] {
+            let p = problem(pts.clone(), metric, round_trip, start, end);
+            // Enough kicks to reorder whole clusters: the neighbour lists
+            // (K = 10) hold only zero-distance copies here, so the local
+            // search alone cannot see edges between locations.
+            let s = engine.solve(&p, &kicks(20_000, 3));
+            check(&p, &s);
+            // Each location's copies are visited in one run: 5 changes of
+            // location around a round trip, 4 along a path.
+            let edges = if round_trip { 200 } else { 199 };
+            let changes = (0..edges).filter(|&k| loc(s.order[k]) != loc(s.order[(k + 1) % 200])).count();
+            assert_eq!(changes, if round_trip { 5 } else { 4 }, "{metric:?} rt={round_trip} end={end:?}");
+            let exact_end = end.map(loc);
+            let small = problem(distinct.clone(), metric, round_trip, loc(start), exact_end);
+            let best = brute_force(&small);
+            assert!(s.length >= best * (1.0 - 1e-9), "{metric:?} rt={round_trip}: {} below optimum {best}", s.length);
+            assert!(
+                s.length <= best * (1.0 + 1e-6),
+                "{metric:?} rt={round_trip} end={end:?}: {} vs the 5-location optimum {best}",
+                s.length
+            );
+        }
+    }
+}
+
+#[test]
+fn identical_points_have_length_zero() {
+    let engine = engine();
+    for (n, metric) in [(1, Metric::Haversine), (7, Metric::Euclidean), (50, Metric::Haversine), (300, Metric::Euclidean)] {
+        let pts = vec![[12.5, 45.25]; n];
+        for (round_trip, end) in [(true, None), (false, None), (false, Some(n - 1))] {
+            let end = if n > 1 { end } else { None };
+            let p = problem(pts.clone(), metric, round_trip, 0, end);
+            let s = engine.solve(&p, &kicks(100, 1));
+            check(&p, &s);
+            assert_eq!(s.length, 0.0, "n={n}");
+            assert!(s.legs.iter().all(|&l| l == 0.0));
+        }
+    }
+}
+
+/// `NAME : optimum` lines of ../shared/tsplib/solutions.
+fn known_optimum(name: &str) -> f64 {
+    let text = std::fs::read_to_string(format!("{TSPLIB_DIR}solutions")).expect("reading the solutions file");
+    text.lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim() == name)
+        .map(|(_, v)| v.trim().parse::<f64>().expect("an integer optimum"))
+        .unwrap_or_else(|| panic!("{name} is not in the solutions file"))
+}
+
+#[test]
+fn tsplib_optima_are_reproduced() {
+    let engine = engine();
+    for name in ["burma14", "ulysses22", "att48", "eil51", "berlin52", "st70"] {
+        let text = std::fs::read_to_string(format!("{TSPLIB_DIR}{name}.tsp")).expect("reading the instance");
+        let inst = tsplib::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(matches!(inst.metric, Metric::Tsplib(_)), "{name}: {:?}", inst.metric);
+        let p = Problem::round_trip(inst.points, inst.metric);
+        let s = engine.solve(&p, &kicks(20_000, 1));
+        check(&p, &s);
+        let opt = known_optimum(name);
+        assert_eq!(s.length, opt, "{name}: length {} vs optimum {opt}", s.length);
+    }
+}
+
+#[test]
+fn tsplib_metrics_are_as_parsed() {
+    // The instances above cover every TSPLIB metric the parser reads but CEIL_2D.
+    let metric = |name: &str| {
+        tsplib::parse(&std::fs::read_to_string(format!("{TSPLIB_DIR}{name}.tsp")).unwrap()).unwrap().metric
+    };
+    assert_eq!(metric("burma14"), Metric::Tsplib(Tsplib::Geo));
+    assert_eq!(metric("ulysses22"), Metric::Tsplib(Tsplib::Geo));
+    assert_eq!(metric("att48"), Metric::Tsplib(Tsplib::Att));
+    assert_eq!(metric("berlin52"), Metric::Tsplib(Tsplib::Euc2d));
+}
+
+#[test]
+fn same_seed_and_kicks_give_the_same_tour() {
+    let engine = engine();
+    let mut rng = fastrand::Rng::with_seed(16);
+    for metric in [Metric::Euclidean, Metric::Haversine] {
+        let pts = random_points(&mut rng, 500, metric);
+        for (round_trip, end) in [(true, None), (false, Some(499))] {
+            let p = problem(pts.clone(), metric, round_trip, 3, end);
+            let a = engine.solve(&p, &kicks(5000, 42));
+            let b = engine.solve(&p, &kicks(5000, 42));
+            check(&p, &a);
+            assert_eq!(a.kicks, 5000);
+            assert_eq!(a.order, b.order, "{metric:?} rt={round_trip}");
+            assert_eq!(a.length, b.length);
+            // The problem's own seed wins over the budget's, and no seed at all means DEFAULT_SEED.
+            let own = Problem { seed: Some(42), ..p.clone() };
+            assert_eq!(engine.solve(&own, &kicks(5000, 7)).order, a.order, "problem seed ignored");
+            let unseeded = Budget { kicks: Some(5000), ..Default::default() };
+            let default_seeded = engine.solve(&p, &kicks(5000, DEFAULT_SEED));
+            assert_eq!(engine.solve(&p, &unseeded).order, default_seeded.order, "DEFAULT_SEED not the default");
+        }
+    }
+}
+
+#[test]
+fn scalar_and_simd_backends_agree() {
+    let scalar = Engine::new(Backend::Scalar);
+    let simd = Engine::new(Backend::Simd);
+    assert_eq!(scalar.backend(), Backend::Scalar);
+    let mut rng = fastrand::Rng::with_seed(17);
+    for metric in [Metric::Euclidean, Metric::Haversine] {
+        for n in [40, 400] {
+            let pts = random_points(&mut rng, n, metric);
+            let p = problem(pts, metric, true, 0, None);
+            let a = scalar.solve(&p, &kicks(4000, 9));
+            let b = simd.solve(&p, &kicks(4000, 9));
+            check(&p, &a);
+            check(&p, &b);
+            assert_eq!(a.backend, "cpu-scalar");
+            assert!(b.backend.starts_with("cpu-simd"), "{}", b.backend);
+            assert!(close(a.length, b.length, 0.01), "{metric:?} n={n}: scalar {} vs simd {}", a.length, b.length);
+        }
+    }
+}
+
+#[test]
+fn simd_matrix_matches_scalar_matrix() {
+    let mut rng = fastrand::Rng::with_seed(18);
+    for metric in [Metric::Euclidean, Metric::Haversine, Metric::Tsplib(Tsplib::Euc2d)] {
+        let pts = random_points(&mut rng, 37, metric);
+        let (a, b) = (DistMatrix::scalar(metric, &pts), DistMatrix::simd(metric, &pts));
+        assert_eq!((a.n(), b.n()), (37, 37));
+        for i in 0..37 {
+            for j in 0..37 {
+                let exact = metric.dist(pts[i], pts[j]);
+                let (x, y) = (a.get(i, j) as f64, b.get(i, j) as f64);
+                assert!((x - exact).abs() <= 1e-6 * exact.max(1.0), "{metric:?} scalar ({i},{j}): {x} vs {exact}");
+                assert!((y - exact).abs() <= 1e-5 * exact.max(1.0), "{metric:?} simd ({i},{j}): {y} vs {exact}");
+            }
+        }
+    }
+}
+
+#[test]
+fn best_2opt_move_on_a_crossed_square() {
+    // Unit square 0 (0,0), 1 (1,0), 2 (1,1), 3 (0,1). The tour 0-2-1-3 crosses
+    // itself: its diagonals (0,2) and (1,3) are √2 each. Replacing them with the
+    // sides (0,1) and (2,3) gains 2√2 − 2, and it is the only improving move:
+    // the other non-adjacent pair, (2,1) and (3,0), are sides already.
+    let sq = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]];
+    let m = DistMatrix::scalar(Metric::Euclidean, &sq);
+    let crossed = [0u32, 2, 1, 3];
+    let (i, j, gain) = reference::best_2opt_move(&m, &crossed).expect("the crossed tour has an improving move");
+    assert_eq!((i, j), (0, 2));
+    let want = 2.0 * 2f64.sqrt() - 2.0;
+    assert!((gain - want).abs() < 1e-6, "gain {gain} vs {want}");
+    assert!(!reference::is_2opt_optimal(&m, &crossed, 0.1));
+    assert!(reference::is_2opt_optimal(&m, &crossed, 1.0));
+    // Applying the move (reverse i+1..=j) gives the perimeter, with no move left.
+    let mut fixed = crossed;
+    fixed[i + 1..=j].reverse();
+    assert_eq!(fixed, [0, 1, 2, 3]);
+    assert_eq!(reference::best_2opt_move(&m, &fixed), None);
+    assert!(reference::is_2opt_optimal(&m, &fixed, 0.0));
+    // Too small for any move.
+    assert_eq!(reference::best_2opt_move(&m, &[0u32, 1, 2]), None);
+}
+
+#[test]
+fn local_search_without_kicks_is_near_2opt_optimal() {
+    let engine = engine();
+    let mut rng = fastrand::Rng::with_seed(19);
+    let mut strictly_optimal = 0;
+    let sizes = [50, 75, 100, 130, 160, 200];
+    for &n in &sizes {
+        let pts = random_points(&mut rng, n, Metric::Euclidean);
+        let p = problem(pts.clone(), Metric::Euclidean, true, 0, None);
+        let s = engine.solve(&p, &kicks(0, 1));
+        check(&p, &s);
+        assert_eq!(s.kicks, 0);
+        let m = DistMatrix::scalar(Metric::Euclidean, &pts);
+        let order: Vec<u32> = s.order.iter().map(|&v| v as u32).collect();
+        let gain = reference::best_2opt_move(&m, &order).map_or(0.0, |(_, _, g)| g);
+        assert!(gain < 0.02 * s.length, "n={n}: a 2-opt move gains {gain} on a tour of {}", s.length);
+        if reference::is_2opt_optimal(&m, &order, 1e-3 * s.length) {
+            strictly_optimal += 1;
+        }
+    }
+    // Neighbour lists miss few moves: most tours are 2-opt optimal outright.
+    assert!(strictly_optimal * 2 >= sizes.len(), "{strictly_optimal} of {} tours 2-opt optimal", sizes.len());
+}
+
+#[test]
+fn solve_batch_answers_in_input_order() {
+    let engine = engine();
+    let mut rng = fastrand::Rng::with_seed(20);
+    let mut problems = Vec::new();
+    for (k, &n) in [100, 1, 20, 5, 100, 20, 1, 5].iter().enumerate() {
+        let metric = if k % 2 == 0 { Metric::Euclidean } else { Metric::Haversine };
+        let pts = random_points(&mut rng, n, metric);
+        let start = rng.usize(..n);
+        let (round_trip, end) = match k % 3 {
+            0 => (true, None),
+            1 => (false, None),
+            _ => (false, (n > 1).then_some((start + 1) % n)),
+        };
+        problems.push(problem(pts, metric, round_trip, start, end));
+    }
+    let budget = kicks(500, 4);
+    let solutions = engine.solve_batch(&problems, &budget);
+    assert_eq!(solutions.len(), problems.len());
+    for (p, s) in problems.iter().zip(&solutions) {
+        check(p, s);
+        // The batch result is the one solve gives this problem alone.
+        let alone = engine.solve(p, &budget);
+        assert_eq!(s.order, alone.order, "n={}", p.points.len());
+    }
+    assert!(engine.solve_batch(&[], &budget).is_empty());
+}
+
+#[test]
+fn large_instance_without_a_matrix() {
+    let n = 6000;
+    assert!(n > MATRIX_MAX_N);
+    let side = 1000.0;
+    let mut rng = fastrand::Rng::with_seed(21);
+    let pts = random_points(&mut rng, n, Metric::Euclidean);
+    let p = problem(pts, Metric::Euclidean, true, 123, None);
+    let s = engine().solve(&p, &kicks(2000, 1));
+    check(&p, &s);
+    let identity: Vec<usize> = (0..n).collect();
+    let identity_len = length_of(&p, &identity);
+    assert!(s.length < identity_len, "{} vs identity {identity_len}", s.length);
+    let bhh = 0.7124 * ((n as f64) * side * side).sqrt();
+    assert!(s.length < 1.25 * bhh, "{} vs 1.25 × BHH {bhh}", s.length);
+}
+
+#[test]
+fn large_open_path_without_a_matrix() {
+    // Haversine, start and end fixed: the dummy-node path on the matrix-free
+    // distances.
+    let n = MATRIX_MAX_N + 500;
+    let mut rng = fastrand::Rng::with_seed(22);
+    let pts = random_points(&mut rng, n, Metric::Haversine);
+    let p = problem(pts, Metric::Haversine, false, 10, Some(20));
+    let s = engine().solve(&p, &kicks(1000, 2));
+    check(&p, &s);
+    let identity: Vec<usize> = (0..n).collect();
+    assert!(s.length < length_of(&p, &identity));
+}
