@@ -16,6 +16,8 @@ struct Args {
 enum Command {
     /// Solve a request, a JSON array of requests, NDJSON, or a TSPLIB .tsp file.
     Solve(cli::solve::SolveArgs),
+    /// Write random requests (uniform over the contiguous US).
+    Gen(cli::gen::GenArgs),
     /// Quality and speed suites.
     #[command(subcommand)]
     Bench(cli::bench::BenchCommand),
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let result = match args.command {
         Command::Solve(a) => cli::solve::run(a),
+        Command::Gen(g) => cli::gen::run(g),
         Command::Bench(b) => cli::bench::run(b),
     };
     match result {

@@ -193,8 +193,7 @@ mod tests {
     #[test]
     fn simd_is_precise_for_short_distances() {
         let mut rng = fastrand::Rng::with_seed(5);
-        let pts: Vec<[f64; 2]> =
-            (0..64).map(|_| [41.88 + rng.f64() * 0.01, -87.63 + rng.f64() * 0.01]).collect();
+        let pts: Vec<[f64; 2]> = (0..64).map(|_| [41.88 + rng.f64() * 0.01, -87.63 + rng.f64() * 0.01]).collect();
         assert_close(&DistMatrix::simd(Metric::Haversine, &pts), &DistMatrix::scalar(Metric::Haversine, &pts), 1e-5);
     }
 

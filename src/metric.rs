@@ -138,6 +138,7 @@ fn nint(x: f64) -> f64 {
 
 /// TSPLIB GEO: `DDD.MM` to radians with TSPLIB's PI = 3.141592, degrees
 /// truncated (as Concorde and the published optima do).
+#[allow(clippy::approx_constant)] // TSPLIB's own PI, on purpose.
 fn tsplib_geo_radians(x: f64) -> f64 {
     const PI: f64 = 3.141592;
     let deg = x.trunc();

@@ -66,12 +66,18 @@ impl Prediction {
     pub fn to_geojson(&self) -> Value {
         let line: Vec<[f64; 2]> = self.coordinates.iter().map(|p| [p[1], p[0]]).collect();
         let stops = self.order.len() - usize::from(self.order.len() > 1 && self.order.first() == self.order.last());
-        let mut features = vec![json!({
-            "type": "Feature",
-            "geometry": {"type": "LineString", "coordinates": line},
-            "properties": {"UUID": self.uuid, "id": self.id, "distance_km": self.distance_km,
-                           "optimal": self.optimal, "backend": self.solver.backend},
-        })];
+        // A LineString needs two positions: a one-stop path has none.
+        let mut features: Vec<Value> = (line.len() >= 2)
+            .then(|| {
+                json!({
+                    "type": "Feature",
+                    "geometry": {"type": "LineString", "coordinates": line},
+                    "properties": {"UUID": self.uuid, "id": self.id, "distance_km": self.distance_km,
+                                   "optimal": self.optimal, "backend": self.solver.backend},
+                })
+            })
+            .into_iter()
+            .collect();
         features.extend((0..stops).map(|k| {
             json!({
                 "type": "Feature",

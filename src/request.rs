@@ -88,6 +88,7 @@ pub struct Rejected {
 
 /// Decodes and validates one record.
 pub fn parse(bytes: &[u8]) -> Result<Request, Rejected> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     // serde also reads a struct from a sequence; a request is only an object.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         let error = match serde_json::from_slice::<Value>(bytes) {
@@ -166,7 +167,10 @@ pub fn validate(raw: RawRequest) -> Result<Request, RequestError> {
     for (i, p) in raw.coordinates.iter().enumerate() {
         for (k, v) in p.iter().enumerate() {
             if !v.is_finite() {
-                return Err(RequestError::invalid(format!("coordinates[{i}][{k}]"), format!("{v} is not a finite number")));
+                return Err(RequestError::invalid(
+                    format!("coordinates[{i}][{k}]"),
+                    format!("{v} is not a finite number"),
+                ));
             }
         }
         if metric.is_geographic() {

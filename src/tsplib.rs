@@ -81,9 +81,10 @@ pub fn parse(text: &str) -> Result<Instance, TsplibError> {
         let (Some(x), Some(y)) = (num(x), num(y)) else {
             return Err(err(no, format!("coordinates {x:?} {y:?} are not finite numbers")));
         };
-        let slot = id.checked_sub(1).and_then(|i| points.get_mut(i)).ok_or_else(|| {
-            err(no, format!("node id {id} is outside 1..={dim}"))
-        })?;
+        let slot = id
+            .checked_sub(1)
+            .and_then(|i| points.get_mut(i))
+            .ok_or_else(|| err(no, format!("node id {id} is outside 1..={dim}")))?;
         *slot = Some([x, y]);
     }
     let points = points
@@ -100,7 +101,10 @@ mod tests {
 
     #[test]
     fn parses_header_and_nodes() {
-        let i = parse("NAME: t\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: ATT\nNODE_COORD_SECTION\n2 3 4\n1 1.5 2e1\nEOF\n").unwrap();
+        let i = parse(
+            "NAME: t\nTYPE: TSP\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: ATT\nNODE_COORD_SECTION\n2 3 4\n1 1.5 2e1\nEOF\n",
+        )
+        .unwrap();
         assert_eq!(i.name, "t");
         assert_eq!(i.metric, Metric::Tsplib(Tsplib::Att));
         assert_eq!(i.points, vec![[1.5, 20.0], [3.0, 4.0]]);

@@ -1,6 +1,7 @@
 //! Subcommands of the `route-optim` binary.
 
 pub mod bench;
+pub mod gen;
 pub mod progress;
 pub mod solve;
 

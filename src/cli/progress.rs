@@ -47,7 +47,8 @@ impl Bar {
         let bar = self.bar.get_or_init(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
-                ProgressStyle::with_template("{spinner} {elapsed:>4} {pos} records ({per_sec})").expect("static template"),
+                ProgressStyle::with_template("{spinner} {elapsed:>4} {pos} records ({per_sec})")
+                    .expect("static template"),
             );
             bar
         });

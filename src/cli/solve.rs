@@ -109,6 +109,10 @@ fn solve_document(
 ) -> anyhow::Result<()> {
     let mut bytes = Vec::new();
     input.read_to_end(&mut bytes).with_context(|| format!("cannot read {name}"))?;
+    // A UTF-8 byte-order mark, as some Windows editors write.
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        bytes = rest.to_vec();
+    }
     let is_array = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     let rendered = if is_array {
         let items: Vec<&RawValue> =
@@ -140,9 +144,8 @@ fn solve_ndjson(
     let mut line_no = 0usize;
     loop {
         let mut line = Vec::new();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .with_context(|| format!("cannot read {name} after line {line_no}"))?;
+        let n =
+            reader.read_until(b'\n', &mut line).with_context(|| format!("cannot read {name} after line {line_no}"))?;
         line_no += 1;
         if n > 0 && !line.iter().all(u8::is_ascii_whitespace) {
             bytes += line.len();

@@ -90,7 +90,13 @@ mod tests {
     use super::*;
 
     /// Every ordering of the non-fixed nodes: the reference for Held–Karp.
-    fn brute_force(n: usize, d: &dyn Fn(usize, usize) -> f64, start: usize, end: Option<usize>, round_trip: bool) -> f64 {
+    fn brute_force(
+        n: usize,
+        d: &dyn Fn(usize, usize) -> f64,
+        start: usize,
+        end: Option<usize>,
+        round_trip: bool,
+    ) -> f64 {
         fn rec(
             path: &mut Vec<usize>,
             left: &mut Vec<usize>,

@@ -13,6 +13,7 @@ use std::collections::VecDeque;
 
 /// Gains below this (in the metric's unit) are noise, never applied.
 const EPS: f64 = 1e-7;
+const FIRST: bool = true;
 /// Longest segment Or-opt moves.
 const OR_MAX: usize = 3;
 /// Longest of the two swapped stretches of a kick.
@@ -135,6 +136,9 @@ impl<'a, D: Dist> Search<'a, D> {
                 let gain = g1 + d34 - self.dist(t4, t1);
                 if gain > best.0 {
                     best = (gain, [t1, t2, t3, t4, NONE, NONE]);
+                    if FIRST {
+                        break;
+                    }
                 }
                 // After the first move the tour reads t1 t4 … t2 t3 … (in
                 // direction fwd): the stretch t2..t4 is reversed.
@@ -154,7 +158,13 @@ impl<'a, D: Dist> Search<'a, D> {
                     let gain = g2 + self.dist(t5, t6) - self.dist(t6, t1);
                     if gain > best.0 {
                         best = (gain, [t1, t2, t3, t4, t5, t6]);
+                        if FIRST {
+                            break;
+                        }
                     }
+                }
+                if FIRST && best.0 > EPS {
+                    break;
                 }
             }
         }
@@ -250,7 +260,8 @@ impl<'a, D: Dist> Search<'a, D> {
     /// nothing) when the stretch would cut a pinned edge.
     fn kick(&mut self, rng: &mut fastrand::Rng) -> bool {
         let n = self.tour.len();
-        let max = KICK_MAX.min((n - 2) / 2).max(1);
+        let km: usize = std::env::var("KMAX").ok().and_then(|v| v.parse().ok()).unwrap_or(KICK_MAX);
+        let max = km.min((n - 2) / 2).max(1);
         let (l1, l2) = (rng.usize(1..=max), rng.usize(1..=max));
         let a = self.tour.order()[rng.usize(..n)];
         let b1 = self.tour.next(a);

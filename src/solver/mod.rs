@@ -7,6 +7,7 @@
 //! fixed ends are pinned. Reported lengths are recomputed in f64 by the
 //! scalar metric, whatever the search used.
 
+mod coincident;
 pub mod construct;
 pub mod exact;
 pub mod local;
@@ -47,20 +48,21 @@ impl Dist for DistMatrix {
 
 /// Distances computed on demand: no n² memory. Haversine goes through unit
 /// vectors (one sqrt and one asin a pair, no trigonometry).
-pub struct PointDist {
+pub struct PointDist<'a> {
     metric: Metric,
-    points: Vec<[f64; 2]>,
+    points: &'a [[f64; 2]],
     unit: Vec<[f64; 3]>,
 }
 
-impl PointDist {
-    pub fn new(metric: Metric, points: Vec<[f64; 2]>) -> PointDist {
-        let unit = if metric == Metric::Haversine { points.iter().map(|&p| metric.embed(p)).collect() } else { Vec::new() };
+impl<'a> PointDist<'a> {
+    pub fn new(metric: Metric, points: &'a [[f64; 2]]) -> PointDist<'a> {
+        let unit =
+            if metric == Metric::Haversine { points.iter().map(|&p| metric.embed(p)).collect() } else { Vec::new() };
         PointDist { metric, points, unit }
     }
 }
 
-impl Dist for PointDist {
+impl Dist for PointDist<'_> {
     fn n(&self) -> usize {
         self.points.len()
     }
@@ -111,6 +113,11 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// The same settings with no points, for building a variant of it.
+    pub fn clone_without_points(&self) -> Problem {
+        Problem { points: Vec::new(), ..*self }
+    }
+
     /// A round trip from node 0.
     pub fn round_trip(points: Vec<[f64; 2]>, metric: Metric) -> Problem {
         Problem { points, metric, round_trip: true, start: 0, end: None, time_limit: None, seed: None }
@@ -212,28 +219,23 @@ impl Engine {
         problems.par_iter().map(|p| self.solve(p, budget)).collect()
     }
 
+    /// Solves one problem. A path whose `end` equals its `start` is solved
+    /// as the round trip it is.
     pub fn solve(&self, p: &Problem, budget: &Budget) -> Solution {
         let t0 = Instant::now();
-        let n = p.points.len();
-        let (order, optimal, kicks) = if n <= exact::EXACT_MAX_N {
-            let d = |i: usize, j: usize| p.metric.dist(p.points[i], p.points[j]);
-            let (order, _) = exact::held_karp(n, d, p.start, p.end, p.round_trip);
-            (order, true, 0)
+        let closed;
+        let p = if !p.round_trip && p.end.is_some() && p.end == Some(p.start) && p.points.len() > 1 {
+            closed = Problem { round_trip: true, end: None, points: p.points.clone(), ..p.clone_without_points() };
+            &closed
         } else {
-            let limits = Limits::new(p, budget, t0);
-            let (order, kicks) = if n <= MATRIX_MAX_N {
-                let m = match self.backend {
-                    Backend::Scalar => DistMatrix::scalar(p.metric, &p.points),
-                    Backend::Simd => DistMatrix::simd(p.metric, &p.points),
-                };
-                let nb = Neighbors::from_matrix(&m, NEIGHBORS);
-                heuristic(&m, nb, p, &limits)
-            } else {
-                let d = PointDist::new(p.metric, p.points.clone());
-                let nb = Neighbors::from_points(p.metric, &p.points, &d, NEIGHBORS);
-                heuristic(&d, nb, p, &limits)
-            };
-            (order, false, kicks)
+            p
+        };
+        let (order, optimal, kicks) = match coincident::Groups::find(&p.points) {
+            None => self.search(p, budget, t0),
+            Some(groups) => {
+                let (order, optimal, kicks) = self.search(&groups.reduce(p), budget, t0);
+                (groups.expand(p, &order), optimal, kicks)
+            }
         };
         let legs = tour_legs(p.metric, &p.points, &order, p.round_trip);
         Solution {
@@ -246,6 +248,30 @@ impl Engine {
             kicks,
         }
     }
+
+    /// By size: exact, matrix, or matrix-free. Returns order, proved optimal, kicks.
+    fn search(&self, p: &Problem, budget: &Budget, t0: Instant) -> (Vec<usize>, bool, u64) {
+        let n = p.points.len();
+        if n <= exact::EXACT_MAX_N {
+            let d = PointDist::new(p.metric, &p.points);
+            let (order, _) = exact::held_karp(n, |i, j| d.d(i, j), p.start, p.end, p.round_trip);
+            return (order, true, 0);
+        }
+        let limits = Limits::new(p, budget, t0);
+        let (order, kicks) = if n <= MATRIX_MAX_N {
+            let m = match self.backend {
+                Backend::Scalar => DistMatrix::scalar(p.metric, &p.points),
+                Backend::Simd => DistMatrix::simd(p.metric, &p.points),
+            };
+            let nb = Neighbors::from_matrix(&m, NEIGHBORS);
+            heuristic(&m, nb, p, &limits)
+        } else {
+            let d = PointDist::new(p.metric, &p.points);
+            let nb = Neighbors::from_points(p.metric, &p.points, &d, NEIGHBORS);
+            heuristic(&d, nb, p, &limits)
+        };
+        (order, false, kicks)
+    }
 }
 
 /// Default limit when neither the problem nor the call gives one: grows with
@@ -256,7 +282,9 @@ pub fn default_time_limit(n: usize) -> Duration {
 
 /// Kicks without improvement after which a default-budget search stops.
 pub fn default_stall(n: usize) -> u64 {
-    20 + 3 * n as u64
+    let a: u64 = std::env::var("STALL_A").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let b: u64 = std::env::var("STALL_B").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    a + b * n as u64
 }
 
 /// When one search stops.
@@ -285,7 +313,15 @@ impl<'a> Limits<'a> {
         };
         let explicit = given.is_some() || budget.kicks.is_some();
         let stall = (!explicit).then(|| default_stall(p.points.len()));
-        Limits { t0, deadline, limit, kicks: budget.kicks, stall, budget, seed: p.seed.or(budget.seed).unwrap_or(DEFAULT_SEED) }
+        Limits {
+            t0,
+            deadline,
+            limit,
+            kicks: budget.kicks,
+            stall,
+            budget,
+            seed: p.seed.or(budget.seed).unwrap_or(DEFAULT_SEED),
+        }
     }
 }
 

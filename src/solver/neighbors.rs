@@ -115,7 +115,7 @@ mod tests {
             let pts: Vec<[f64; 2]> = (0..300).map(|_| [rng.f64() * 60.0 - 30.0, rng.f64() * 60.0]).collect();
             let m = DistMatrix::scalar(metric, &pts);
             let a = Neighbors::from_matrix(&m, 8);
-            let b = Neighbors::from_points(metric, &pts, &PointDist::new(metric, pts.clone()), 8);
+            let b = Neighbors::from_points(metric, &pts, &PointDist::new(metric, &pts), 8);
             for i in 0..300 {
                 assert_eq!(a.of(i), b.of(i), "node {i}");
             }

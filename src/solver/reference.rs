@@ -6,7 +6,7 @@ use super::Dist;
 /// The best 2-opt move of a closed tour by scanning all edge pairs, O(n²):
 /// `(i, j, gain)` removes edges (order[i], order[i+1]) and
 /// (order[j], order[j+1 mod n]), i < j, reconnecting by reversing i+1..=j.
-/// `None` when no move gains more than `eps`.
+/// `None` when no move has a positive gain.
 pub fn best_2opt_move<D: Dist>(d: &D, order: &[u32]) -> Option<(usize, usize, f64)> {
     let n = order.len();
     let mut best: Option<(usize, usize, f64)> = None;

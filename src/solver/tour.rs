@@ -59,11 +59,16 @@ impl Tour {
     pub fn on_path(&self, from: u32, c: u32, to: u32, fwd: bool) -> bool {
         let n = self.order.len();
         let (f, c, t) = (self.pos(from), self.pos(c), self.pos(to));
-        if fwd {
-            (c + n - f) % n <= (t + n - f) % n
-        } else {
-            (f + n - c) % n <= (f + n - t) % n
-        }
+        // Steps from `from` to x along the direction, without a division.
+        let steps = |x: usize| {
+            let d = if fwd { x + n - f } else { f + n - x };
+            if d >= n {
+                d - n
+            } else {
+                d
+            }
+        };
+        steps(c) <= steps(t)
     }
 
     /// Replaces edges (a,b) and (c,d) by (a,c) and (b,d), where b follows a

@@ -1,0 +1,445 @@
+//! End-to-end tests of the `route-optim` binary: request documents, arrays,
+//! NDJSON streams, GeoJSON output, TSPLIB files and argument errors.
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const BIN: &str = env!("CARGO_BIN_EXE_route-optim");
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const SEED_REQUEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/seed-request.json");
+const TSPLIB_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/tsplib/");
+
+/// Runs the binary from the crate root, `stdin` piped in when given.
+fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .current_dir(ROOT)
+        .env_remove("ROUTE_OPTIM_BACKEND")
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("starting route-optim");
+    if let Some(bytes) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        let bytes = bytes.to_vec();
+        // Write from a thread so a large input cannot deadlock against stdout.
+        std::thread::spawn(move || pipe.write_all(&bytes).expect("writing stdin"));
+    }
+    child.wait_with_output().expect("waiting for route-optim")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("UTF-8 stdout")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs and expects success, returning stdout.
+fn ok(args: &[&str], stdin: Option<&[u8]>) -> String {
+    let o = run(args, stdin);
+    assert!(o.status.success(), "{args:?} failed ({}): {}", o.status, stderr(&o));
+    stdout(&o)
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// A file in the temp dir, unique to this process and call, removed on drop.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new(name: &str, contents: &[u8]) -> TempFile {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let k = COUNT.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("route-optim-cli-{}-{k}-{name}", std::process::id()));
+        std::fs::write(&path, contents).expect("writing a temp file");
+        TempFile(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("UTF-8 temp path")
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Great-circle distance on the mean sphere, written here independently of the crate.
+fn haversine(a: [f64; 2], b: [f64; 2]) -> f64 {
+    const R: f64 = 6371.0088;
+    let (p1, p2) = (a[0].to_radians(), b[0].to_radians());
+    let (dp, dl) = ((b[0] - a[0]).to_radians(), (b[1] - a[1]).to_radians());
+    let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * R * h.sqrt().asin()
+}
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * a.abs().max(b.abs()).max(1e-12)
+}
+
+fn point(v: &Value) -> [f64; 2] {
+    [v[0].as_f64().unwrap(), v[1].as_f64().unwrap()]
+}
+
+fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() })
+        && uuid::Uuid::parse_str(s).is_ok()
+}
+
+/// Everything a prediction must satisfy: order and route agree with the
+/// request, the legs are haversine distances that sum to the distance.
+fn check_prediction(out: &Value, names: Option<&[&str]>, coords: &[[f64; 2]], round_trip: bool) {
+    assert!(out.get("error").is_none(), "an error record: {out}");
+    assert!(is_uuid(out["UUID"].as_str().unwrap()), "{}", out["UUID"]);
+    let order: Vec<usize> = out["order"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    let n = coords.len();
+    assert_eq!(order.len(), if round_trip { n + 1 } else { n }, "{out}");
+    if round_trip {
+        assert_eq!(order[0], order[n], "a round trip returns to its start");
+    }
+    let mut seen = order[..n].to_vec();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..n).collect::<Vec<_>>(), "not a permutation: {order:?}");
+    let route: Vec<&str> = out["route"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let route_coords: Vec<[f64; 2]> = out["coordinates"].as_array().unwrap().iter().map(point).collect();
+    for (k, &i) in order.iter().enumerate() {
+        let want = names.map_or(i.to_string(), |names| names[i].to_string());
+        assert_eq!(route[k], want);
+        // Within an ulp or two, not bit for bit: see `coordinates_are_echoed_exactly`.
+        assert!(close(route_coords[k][0], coords[i][0], 1e-14) && close(route_coords[k][1], coords[i][1], 1e-14));
+    }
+    let legs: Vec<f64> = out["legs_km"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(legs.len(), order.len() - 1);
+    for (k, leg) in legs.iter().enumerate() {
+        let d = haversine(coords[order[k]], coords[order[k + 1]]);
+        assert!(close(*leg, d, 1e-9), "leg {k}: {leg} vs {d}");
+    }
+    let distance = out["distance_km"].as_f64().unwrap();
+    assert!(close(distance, legs.iter().sum(), 1e-9), "{distance} vs legs {legs:?}");
+}
+
+const CITIES: [&str; 4] = ["Chicago", "Atlanta", "Los Angeles", "New York City"];
+
+/// The seed request's points, read from the file.
+fn seed_coords() -> Vec<[f64; 2]> {
+    let req = json(&std::fs::read_to_string(SEED_REQUEST).unwrap());
+    let names: Vec<&str> = req["locations"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(names, CITIES);
+    req["coordinates"].as_array().unwrap().iter().map(point).collect()
+}
+
+#[test]
+fn seed_request_is_the_optimal_round_trip() {
+    let c = seed_coords();
+    let out = json(&ok(&["solve", "examples/seed-request.json"], None));
+    check_prediction(&out, Some(&CITIES), &c, true);
+    let route: Vec<&str> = out["route"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(route.len(), 5);
+    assert_eq!((route[0], route[4]), ("Chicago", "Chicago"));
+    let mut middle = route[1..4].to_vec();
+    middle.sort_unstable();
+    assert_eq!(middle, ["Atlanta", "Los Angeles", "New York City"]);
+    assert_eq!(out["optimal"], Value::Bool(true));
+    // The best of the 3! orders of the other cities.
+    let tour = |o: [usize; 3]| {
+        haversine(c[0], c[o[0]]) + haversine(c[o[0]], c[o[1]]) + haversine(c[o[1]], c[o[2]]) + haversine(c[o[2]], c[0])
+    };
+    let perms = [[1, 2, 3], [1, 3, 2], [2, 1, 3], [2, 3, 1], [3, 1, 2], [3, 2, 1]];
+    let best = perms.iter().map(|&o| tour(o)).fold(f64::INFINITY, f64::min);
+    let distance = out["distance_km"].as_f64().unwrap();
+    assert!(close(distance, best, 1e-9), "{distance} vs best {best}");
+    assert!(out.get("id").is_none(), "no id was given: {out}");
+    // A fresh UUID every run.
+    let again = json(&ok(&["solve", SEED_REQUEST], None));
+    assert_ne!(out["UUID"], again["UUID"]);
+    assert_eq!(out["order"], again["order"]);
+}
+
+#[test]
+fn backend_flag_is_applied_and_checked() {
+    let out = json(&ok(&["solve", "--backend", "scalar", SEED_REQUEST], None));
+    assert_eq!(out["solver"]["backend"], "cpu-scalar");
+    let out = json(&ok(&["solve", "--backend", "cpu", SEED_REQUEST], None));
+    assert!(out["solver"]["backend"].as_str().unwrap().starts_with("cpu-simd"), "{out}");
+    let o = run(&["solve", "--backend", "quantum", SEED_REQUEST], None);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("quantum"), "{}", stderr(&o));
+}
+
+#[test]
+fn array_with_a_bad_record_answers_every_record() {
+    let c = seed_coords();
+    let body = format!(
+        r#"[
+  {{"id": "first", "locations": ["Chicago", "Atlanta", "Los Angeles", "New York City"], "coordinates": {coords}}},
+  {{"id": "second", "coordinates": [[41.8, -87.6], [91, 0], [40.7, -73.9]]}},
+  {{"id": 3, "coordinates": [[0, 0], [0, 1], [1, 1], [1, 0]], "options": {{"round_trip": false, "start": 2}}}}
+]"#,
+        coords = serde_json::to_string(&c).unwrap()
+    );
+    let file = TempFile::new("batch.json", body.as_bytes());
+    let o = run(&["solve", file.path()], None);
+    assert!(o.status.success(), "exit {}: {}", o.status, stderr(&o));
+    let out = json(&stdout(&o));
+    let items = out.as_array().expect("an array of outputs");
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0]["id"], "first");
+    check_prediction(&items[0], Some(&CITIES), &c, true);
+    assert_eq!(items[1]["id"], "second");
+    assert_eq!(items[1]["error"]["code"], "invalid_request");
+    let message = items[1]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("coordinates[1][0]"), "{message}");
+    assert!(items[1].get("route").is_none());
+    assert!(is_uuid(items[1]["UUID"].as_str().unwrap()));
+    assert_eq!(items[2]["id"], 3);
+    let square = [[0.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 0.0]];
+    check_prediction(&items[2], None, &square, false);
+    assert_eq!(items[2]["order"][0], 2, "start 2 is first");
+    let uuids: std::collections::HashSet<&str> = items.iter().map(|i| i["UUID"].as_str().unwrap()).collect();
+    assert_eq!(uuids.len(), 3, "UUIDs are unique");
+}
+
+/// Lines of NDJSON with blank and whitespace-only lines, a CRLF ending, a
+/// broken line, an invalid request, and no newline at the end.
+const NDJSON: &str = concat!(
+    "{\"id\": \"a\", \"coordinates\": [[41.8781, -87.6298], [40.73061, -73.935242], [33.753746, -84.38633]]}\n",
+    "\n",
+    "   \t \n",
+    "{\"id\": \"b\", \"coordinates\": [[10, 20]]}\r\n",
+    "{\"id\": \"c\", \"coordinates\": [[1, 2], [3, 4]\n",
+    "\n",
+    "{\"id\": \"d\", \"coordinates\": [[95, 0], [0, 0]]}\n",
+    "{\"id\": \"e\", \"coordinates\": [[0, 0], [0, 1], [1, 1]], \"options\": {\"round_trip\": false}}",
+);
+
+fn check_ndjson_output(text: &str) {
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "one output per non-blank line:\n{text}");
+    let outs: Vec<Value> = lines.iter().map(|l| json(l)).collect();
+    assert_eq!(outs[0]["id"], "a");
+    check_prediction(&outs[0], None, &[[41.8781, -87.6298], [40.73061, -73.935242], [33.753746, -84.38633]], true);
+    assert_eq!(outs[1]["id"], "b");
+    check_prediction(&outs[1], None, &[[10.0, 20.0]], true);
+    // Broken JSON: no id can be read from it.
+    assert_eq!(outs[2]["error"]["code"], "invalid_json", "{}", outs[2]);
+    assert!(outs[2].get("id").is_none());
+    assert_eq!(outs[3]["id"], "d");
+    assert_eq!(outs[3]["error"]["code"], "invalid_request");
+    assert!(outs[3]["error"]["message"].as_str().unwrap().contains("coordinates[0][0]"));
+    assert_eq!(outs[4]["id"], "e");
+    check_prediction(&outs[4], None, &[[0.0, 0.0], [0.0, 1.0], [1.0, 1.0]], false);
+}
+
+#[test]
+fn ndjson_file_one_output_per_line_in_order() {
+    for ext in ["ndjson", "jsonl"] {
+        let file = TempFile::new(&format!("stream.{ext}"), NDJSON.as_bytes());
+        check_ndjson_output(&ok(&["solve", file.path()], None));
+    }
+}
+
+#[test]
+fn ndjson_from_stdin() {
+    check_ndjson_output(&ok(&["solve", "--ndjson", "-"], Some(NDJSON.as_bytes())));
+    // --ndjson also overrides a .json file name.
+    let file = TempFile::new("stream.json", NDJSON.as_bytes());
+    check_ndjson_output(&ok(&["solve", "--ndjson", file.path()], None));
+}
+
+#[test]
+fn ndjson_keeps_order_across_chunks() {
+    // More lines than one solving chunk (2048), with blank lines and errors
+    // spread through them.
+    let total = 2600;
+    let mut input = String::new();
+    for i in 0..total {
+        if i % 7 == 0 {
+            input.push('\n');
+        }
+        let lat = if i % 97 == 0 { 100.0 } else { (i % 80) as f64 };
+        input.push_str(&format!("{{\"id\": {i}, \"coordinates\": [[{lat}, 0], [0, {}], [1, 1]]}}\n", (i % 170) as f64));
+    }
+    let text = ok(&["solve", "--ndjson", "-"], Some(input.as_bytes()));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), total);
+    for (i, line) in lines.iter().enumerate() {
+        let out = json(line);
+        assert_eq!(out["id"], i, "line {i}");
+        if i % 97 == 0 {
+            assert_eq!(out["error"]["code"], "invalid_request", "line {i}");
+        } else {
+            assert_eq!(out["order"].as_array().unwrap().len(), 4, "line {i}");
+        }
+    }
+}
+
+#[test]
+fn geojson_is_a_feature_collection_of_lon_lat() {
+    let plain = json(&ok(&["solve", SEED_REQUEST], None));
+    let geo = json(&ok(&["solve", "--format", "geojson", SEED_REQUEST], None));
+    assert_eq!(geo["type"], "FeatureCollection");
+    let features = geo["features"].as_array().unwrap();
+    let line = &features[0];
+    assert_eq!(line["type"], "Feature");
+    assert_eq!(line["geometry"]["type"], "LineString");
+    let c = seed_coords();
+    let order: Vec<usize> = plain["order"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    let coords: Vec<[f64; 2]> = line["geometry"]["coordinates"].as_array().unwrap().iter().map(point).collect();
+    let want: Vec<[f64; 2]> = order.iter().map(|&i| [c[i][1], c[i][0]]).collect();
+    assert_eq!(coords, want, "[lon, lat] along the route");
+    assert!(close(line["properties"]["distance_km"].as_f64().unwrap(), plain["distance_km"].as_f64().unwrap(), 1e-12));
+    // One Point per stop, the closing return not repeated.
+    let points = &features[1..];
+    assert_eq!(points.len(), 4);
+    for (k, f) in points.iter().enumerate() {
+        assert_eq!(f["geometry"]["type"], "Point");
+        assert_eq!(point(&f["geometry"]["coordinates"]), want[k]);
+        assert_eq!(f["properties"]["name"], CITIES[order[k]]);
+        assert_eq!(f["properties"]["stop"], k);
+    }
+}
+
+/// `NAME : optimum` from ../shared/tsplib/solutions.
+fn known_optimum(name: &str) -> i64 {
+    let text = std::fs::read_to_string(format!("{TSPLIB_DIR}solutions")).unwrap();
+    text.lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim() == name)
+        .map(|(_, v)| v.trim().parse().unwrap())
+        .unwrap()
+}
+
+#[test]
+fn tsplib_file_is_solved_to_its_optimum() {
+    let path = format!("{TSPLIB_DIR}berlin52.tsp");
+    let text = ok(&["solve", "../shared/tsplib/berlin52.tsp", "--iterations", "20000", "--seed", "1"], None);
+    assert_eq!(text.lines().count(), 1, "one line of JSON");
+    let out = json(&text);
+    assert_eq!(out["name"], "berlin52");
+    assert_eq!(out["metric"], "EUC_2D");
+    assert_eq!(out["n"], 52);
+    let opt = known_optimum("berlin52");
+    assert_eq!(opt, 7542);
+    assert_eq!(out["length"], opt);
+    assert_eq!(out["solver"]["kicks"], 20000);
+    let order: Vec<usize> = out["order"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    let mut seen = order.clone();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..52).collect::<Vec<_>>());
+    // The printed length is the order's length under the file's own metric.
+    let inst = route_optim::tsplib::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let len: f64 = (0..52).map(|k| inst.metric.dist(inst.points[order[k]], inst.points[order[(k + 1) % 52]])).sum();
+    assert_eq!(len, opt as f64);
+    // GeoJSON makes no sense for TSPLIB coordinates.
+    let o = run(&["solve", "--format", "geojson", &path], None);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("geojson"), "{}", stderr(&o));
+}
+
+#[test]
+fn unreadable_input_fails() {
+    let missing = std::env::temp_dir().join(format!("route-optim-cli-{}-does-not-exist.json", std::process::id()));
+    let missing = missing.to_str().unwrap();
+    let o = run(&["solve", missing], None);
+    assert!(!o.status.success());
+    assert!(o.stdout.is_empty());
+    assert!(stderr(&o).contains(missing), "{}", stderr(&o));
+
+    let broken = TempFile::new("broken.json", br#"[{"coordinates": [[1, 2]]}, {"coordinates": "#);
+    let o = run(&["solve", broken.path()], None);
+    assert!(!o.status.success(), "a broken array is not a batch");
+    let err = stderr(&o);
+    assert!(err.contains(broken.path()) && err.contains("not a JSON array"), "{err}");
+
+    // A broken single document is one record: answered with an error record.
+    let out = json(&ok(&["solve", "-"], Some(br#"{"coordinates": [[1, 2]"#)));
+    assert_eq!(out["error"]["code"], "invalid_json");
+
+    let bad_tsp = TempFile::new("bad.tsp", b"NAME: x\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EXPLICIT\n");
+    let o = run(&["solve", bad_tsp.path()], None);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("EXPLICIT"), "{}", stderr(&o));
+}
+
+#[test]
+fn time_limit_is_parsed() {
+    let out = json(&ok(&["solve", "--time-limit", "0.05", SEED_REQUEST], None));
+    check_prediction(&out, Some(&CITIES), &seed_coords(), true);
+    for bad in ["abc", "-1", "inf", "NaN", ""] {
+        let arg = format!("--time-limit={bad}");
+        let o = run(&["solve", &arg, SEED_REQUEST], None);
+        assert!(!o.status.success(), "{arg} accepted");
+        assert!(o.stdout.is_empty(), "{arg}: output despite the error");
+    }
+    let o = run(&["solve", "--time-limit", "abc", SEED_REQUEST], None);
+    assert!(stderr(&o).contains("abc"), "{}", stderr(&o));
+}
+
+#[test]
+fn time_limit_bounds_a_larger_solve() {
+    // 1500 points, no kick budget: the search stops at the limit. Generous
+    // bound: only a search that ignores the limit runs for seconds.
+    let mut rng = fastrand::Rng::with_seed(3);
+    let coords: Vec<[f64; 2]> = (0..1500).map(|_| [30.0 + rng.f64() * 15.0, -120.0 + rng.f64() * 40.0]).collect();
+    let body = serde_json::json!({ "coordinates": coords }).to_string();
+    let t0 = std::time::Instant::now();
+    let out = json(&ok(&["solve", "--time-limit", "0.05", "-"], Some(body.as_bytes())));
+    let wall = t0.elapsed().as_secs_f64();
+    check_prediction(&out, None, &coords, true);
+    assert_eq!(out["optimal"], false);
+    assert!(out["solver"]["ms"].as_f64().unwrap() < 3000.0, "solver ran {} ms", out["solver"]["ms"]);
+    assert!(wall < 10.0, "{wall} s");
+}
+
+#[test]
+fn request_options_reach_the_solver() {
+    // An open path from a given start to a given end, euclidean.
+    let body = r#"{"id": "p", "coordinates": [[0, 0], [3, 0], [1, 0], [2, 0], [5, 0], [4, 0]],
+                   "options": {"round_trip": false, "start": 2, "end": 4, "metric": "euclidean"}}"#;
+    let out = json(&ok(&["solve", "-"], Some(body.as_bytes())));
+    let order: Vec<u64> = out["order"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    // From x = 1 to x = 5 through everything: down to 0 first, then up: 1 + 5.
+    assert_eq!(order, [2, 0, 3, 1, 5, 4]);
+    assert_eq!(out["distance_km"], 6.0);
+    assert_eq!(out["optimal"], true);
+}
+
+/// The numbers of the first `"coordinates":[[a,b]` in a compact output line,
+/// read with std's correctly rounded parser.
+fn first_coordinate(line: &str) -> [f64; 2] {
+    let at = line.find("\"coordinates\":[[").expect("a coordinates field") + "\"coordinates\":[[".len();
+    let rest = &line[at..];
+    let pair = &rest[..rest.find(']').unwrap()];
+    let (a, b) = pair.split_once(',').unwrap();
+    [a.parse().unwrap(), b.parse().unwrap()]
+}
+
+#[test]
+fn coordinates_are_echoed_exactly() {
+    let mut rng = fastrand::Rng::with_seed(4);
+    let points: Vec<[f64; 2]> = (0..500).map(|_| [rng.f64() * 180.0 - 90.0, rng.f64() * 360.0 - 180.0]).collect();
+    // Rust's Display for f64 is the shortest text that parses back to the same value.
+    let input: String = points.iter().map(|p| format!("{{\"coordinates\": [[{}, {}]]}}\n", p[0], p[1])).collect();
+    let text = ok(&["solve", "--ndjson", "-"], Some(input.as_bytes()));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), points.len());
+    let changed: Vec<String> = points
+        .iter()
+        .zip(&lines)
+        .filter_map(|(p, l)| {
+            let got = first_coordinate(l);
+            (got != *p).then(|| format!("{:?} came back as {:?}", p, got))
+        })
+        .collect();
+    assert!(changed.is_empty(), "{} of {} points changed, e.g. {}", changed.len(), points.len(), changed[0]);
+}
