@@ -5,7 +5,8 @@
 //! leaves the queue when no improving move starts at it, and comes back when
 //! one of its tour edges changes). A kick is a double bridge on a short
 //! stretch of the tour; only its endpoints are re-queued, and the result is
-//! kept when it is not longer, else undone by replaying the move log.
+//! kept when it is not longer (or, now and then, slightly longer: see
+//! `solver::improve`), else undone by replaying the move log.
 
 use super::tour::Tour;
 use super::{neighbors::Neighbors, Dist};
@@ -13,7 +14,6 @@ use std::collections::VecDeque;
 
 /// Gains below this (in the metric's unit) are noise, never applied.
 const EPS: f64 = 1e-7;
-const FIRST: bool = true;
 /// Longest segment Or-opt moves.
 const OR_MAX: usize = 3;
 /// Longest of the two swapped stretches of a kick.
@@ -81,15 +81,28 @@ impl<'a, D: Dist> Search<'a, D> {
         }
     }
 
-    /// Applies a 2-opt move, updating length, queue and log.
+    /// Applies a 2-opt move, updating the length and the log.
     fn apply2(&mut self, a: u32, b: u32, c: u32, d: u32) {
         self.length += self.dist(a, c) + self.dist(b, d) - self.dist(a, b) - self.dist(c, d);
         self.tour.move2(a, b, c, d);
-        if self.logging {
-            self.log.push([a, b, c, d]);
+        self.log.push([a, b, c, d]);
+    }
+
+    /// Queues the endpoints of the moves logged since `mark`.
+    fn push_moves_from(&mut self, mark: usize) {
+        for k in mark..self.log.len() {
+            for x in self.log[k] {
+                self.push(x);
+            }
         }
-        for x in [a, b, c, d] {
-            self.push(x);
+    }
+
+    /// Undoes the logged moves after `mark`, newest first.
+    fn undo_to(&mut self, mark: usize) {
+        while self.log.len() > mark {
+            let Some([a, b, c, d]) = self.log.pop() else { break };
+            self.length += self.dist(a, b) + self.dist(c, d) - self.dist(a, c) - self.dist(b, d);
+            self.tour.move2(a, c, b, d);
         }
     }
 
@@ -102,7 +115,12 @@ impl<'a, D: Dist> Search<'a, D> {
         }
         while let Some(a) = self.queue.pop_front() {
             self.queued[a as usize] = false;
+            if !self.logging {
+                self.log.clear();
+            }
+            let mark = self.log.len();
             if self.try_3opt(a) || self.try_or_opt(a) {
+                self.push_moves_from(mark);
                 self.push(a);
             }
         }
@@ -136,9 +154,7 @@ impl<'a, D: Dist> Search<'a, D> {
                 let gain = g1 + d34 - self.dist(t4, t1);
                 if gain > best.0 {
                     best = (gain, [t1, t2, t3, t4, NONE, NONE]);
-                    if FIRST {
-                        break;
-                    }
+                    break;
                 }
                 // After the first move the tour reads t1 t4 … t2 t3 … (in
                 // direction fwd): the stretch t2..t4 is reversed.
@@ -158,12 +174,10 @@ impl<'a, D: Dist> Search<'a, D> {
                     let gain = g2 + self.dist(t5, t6) - self.dist(t6, t1);
                     if gain > best.0 {
                         best = (gain, [t1, t2, t3, t4, t5, t6]);
-                        if FIRST {
-                            break;
-                        }
+                        break;
                     }
                 }
-                if FIRST && best.0 > EPS {
+                if best.0 > EPS {
                     break;
                 }
             }
@@ -260,8 +274,7 @@ impl<'a, D: Dist> Search<'a, D> {
     /// nothing) when the stretch would cut a pinned edge.
     fn kick(&mut self, rng: &mut fastrand::Rng) -> bool {
         let n = self.tour.len();
-        let km: usize = std::env::var("KMAX").ok().and_then(|v| v.parse().ok()).unwrap_or(KICK_MAX);
-        let max = km.min((n - 2) / 2).max(1);
+        let max = KICK_MAX.min((n - 2) / 2).max(1);
         let (l1, l2) = (rng.usize(1..=max), rng.usize(1..=max));
         let a = self.tour.order()[rng.usize(..n)];
         let b1 = self.tour.next(a);
@@ -278,41 +291,31 @@ impl<'a, D: Dist> Search<'a, D> {
         if d1 == a || self.is_fixed(a, b1) || self.is_fixed(b2, c1) || self.is_fixed(c2, d1) {
             return false;
         }
+        let mark = self.log.len();
         self.apply2(a, b1, c2, d1); // a c2…c1 b2…b1 d1
         self.apply2(a, c2, c1, b2); // a c1…c2 b2…b1 d1
         self.apply2(c2, b2, b1, d1); // a c1…c2 b1…b2 d1
+        self.push_moves_from(mark);
         true
     }
 
-    /// Undoes the logged moves, newest first.
-    fn undo(&mut self) {
-        self.logging = false;
-        while let Some([a, b, c, d]) = self.log.pop() {
-            self.length += self.dist(a, b) + self.dist(c, d) - self.dist(a, c) - self.dist(b, d);
-            self.tour.move2(a, c, b, d);
-        }
-    }
-
-    /// One round of the ILS: kick, re-optimise, keep if not longer. Returns
-    /// the improvement (0 when the kick was undone or neutral).
-    pub fn kick_round(&mut self, rng: &mut fastrand::Rng) -> f64 {
+    /// One round of the ILS: kick, re-optimise, keep the result unless it is
+    /// longer than before by more than `slack`, else undo it exactly.
+    pub fn kick_round(&mut self, rng: &mut fastrand::Rng, slack: f64) {
         let before = self.length;
         self.log.clear();
         self.logging = true;
         if !self.kick(rng) {
             self.logging = false;
-            return 0.0;
+            return;
         }
         self.optimize();
         self.logging = false;
-        if self.length > before + EPS {
-            self.undo();
+        if self.length > before + EPS + slack {
+            self.undo_to(0);
             // Replaying exact inverse moves restores the exact tour; reset the
             // running sum too so rounding cannot drift across rounds.
             self.length = before;
-            0.0
-        } else {
-            (before - self.length).max(0.0)
         }
     }
 }
