@@ -91,7 +91,16 @@ fn record(bytes: &[u8]) -> Record {
     Record { parsed: request::parse(bytes), uuid: uuid::Uuid::new_v4().to_string(), source: None }
 }
 
-fn render(output: &Output, format: Format) -> Value {
+/// One output as compact JSON text.
+fn render(output: &Output, format: Format) -> String {
+    match (output, format) {
+        (Output::Prediction(p), Format::Geojson) => p.to_geojson().to_string(),
+        _ => serde_json::to_string(output).expect("outputs serialize"),
+    }
+}
+
+/// One output as a JSON value, for the pretty-printed single documents.
+fn render_value(output: &Output, format: Format) -> Value {
     match (output, format) {
         (Output::Prediction(p), Format::Geojson) => p.to_geojson(),
         _ => serde_json::to_value(output).expect("outputs serialize"),
@@ -119,10 +128,10 @@ fn solve_document(
             serde_json::from_slice(&bytes).with_context(|| format!("{name} is not a JSON array of requests"))?;
         let records = items.into_par_iter().map(|raw| record(raw.get().as_bytes())).collect();
         let outputs = batch::answer(engine, budget, records);
-        Value::Array(outputs.iter().map(|o| render(o, format)).collect())
+        Value::Array(outputs.iter().map(|o| render_value(o, format)).collect())
     } else {
         let outputs = batch::answer(engine, budget, vec![record(&bytes)]);
-        render(&outputs[0], format)
+        render_value(&outputs[0], format)
     };
     serde_json::to_writer_pretty(&mut *out, &rendered).context("writing the output")?;
     writeln!(out).context("writing the output")
@@ -154,10 +163,7 @@ fn solve_ndjson(
         if n == 0 || lines.len() >= CHUNK_LINES || bytes >= CHUNK_BYTES {
             let records: Vec<Record> = lines.par_iter().map(|l| record(l)).collect();
             let outputs = batch::answer(engine, budget, records);
-            let text: Vec<String> = outputs
-                .par_iter()
-                .map(|o| serde_json::to_string(&render(o, format)).expect("outputs serialize"))
-                .collect();
+            let text: Vec<String> = outputs.par_iter().map(|o| render(o, format)).collect();
             for t in text {
                 writeln!(out, "{t}").context("writing the output")?;
             }

@@ -3,6 +3,8 @@
 //! `O(2^m · m²)` time with `m = n − 1`; used for `n ≤ EXACT_MAX_N` where it
 //! costs at most a few tens of microseconds and needs no heuristics.
 
+use wide::f64x4;
+
 /// Largest instance solved exactly (2^11 · 11 states, ~60k relaxations).
 pub const EXACT_MAX_N: usize = 12;
 
@@ -24,61 +26,71 @@ pub fn held_karp(
     // Nodes other than `start`, renumbered 0..m.
     let others: Vec<usize> = (0..n).filter(|&v| v != start).collect();
     let m = others.len();
-    let dist: Vec<f64> = (0..n * n).map(|k| d(k / n, k % n)).collect();
-    let dd = |a: usize, b: usize| dist[a * n + b];
-    let full = (1usize << m) - 1;
-    // dp[mask * m + j]: shortest path from start through `mask`, ending at others[j].
-    let mut dp = vec![f64::INFINITY; (1 << m) * m];
-    let mut parent = vec![u8::MAX; (1 << m) * m];
-    for j in 0..m {
-        dp[(1 << j) * m + j] = dd(start, others[j]);
-    }
-    for mask in 1..=full {
+    // into[k * s + j] = d(others[j], others[k]): row k holds the arcs into k,
+    // so the inner minimum runs over two contiguous rows, four lanes at a
+    // time. Rows are padded to a multiple of 4 (dp padding stays infinite).
+    let s = m.div_ceil(4) * 4;
+    let mut into = vec![0.0; m * s];
+    for k in 0..m {
         for j in 0..m {
-            if mask & (1 << j) == 0 {
-                continue;
+            into[k * s + j] = d(others[j], others[k]);
+        }
+    }
+    let full = (1usize << m) - 1;
+    // dp[mask * s + j]: shortest path from start through `mask`, ending at
+    // others[j]; infinite where j is not in mask, so it drops out of minima.
+    let mut dp = vec![f64::INFINITY; (1 << m) * s];
+    for (j, &o) in others.iter().enumerate() {
+        dp[(1 << j) * s + j] = d(start, o);
+    }
+    for mask in 1..full {
+        let (done, later) = dp.split_at_mut((mask + 1) * s);
+        let row = &done[mask * s..];
+        let mut rest = full & !mask;
+        while rest != 0 {
+            let k = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            let arcs = &into[k * s..(k + 1) * s];
+            let mut acc = f64x4::splat(f64::INFINITY);
+            for (x, y) in row.chunks_exact(4).zip(arcs.chunks_exact(4)) {
+                let v = f64x4::new(x.try_into().expect("4 lanes")) + f64x4::new(y.try_into().expect("4 lanes"));
+                acc = acc.fast_min(v);
             }
-            let here = dp[mask * m + j];
-            if here == f64::INFINITY {
-                continue;
-            }
-            let mut rest = full & !mask;
-            while rest != 0 {
-                let k = rest.trailing_zeros() as usize;
-                rest &= rest - 1;
-                let next = (mask | (1 << k)) * m + k;
-                let cand = here + dd(others[j], others[k]);
-                if cand < dp[next] {
-                    dp[next] = cand;
-                    parent[next] = j as u8;
-                }
-            }
+            let best = acc.to_array().into_iter().fold(f64::INFINITY, f64::min);
+            let slot = &mut later[((mask | (1 << k)) - mask - 1) * s + k];
+            *slot = slot.min(best);
         }
     }
     let closing = |j: usize| -> f64 {
         match (round_trip, end) {
-            (true, _) => dd(others[j], start),
+            (true, _) => d(others[j], start),
             (false, Some(e)) if others[j] != e => f64::INFINITY,
             (false, _) => 0.0,
         }
     };
     let (mut last, mut best) = (0, f64::INFINITY);
     for j in 0..m {
-        let total = dp[full * m + j] + closing(j);
+        let total = dp[full * s + j] + closing(j);
         if total < best {
             (last, best) = (j, total);
         }
     }
+    // Walk back: the predecessor is the j whose sum reproduces the entry
+    // (the same f64 operation, so the same bits).
     let mut order = Vec::with_capacity(n);
     let mut mask = full;
     loop {
         order.push(others[last]);
-        let p = parent[mask * m + last];
-        mask &= !(1 << last);
-        if p == u8::MAX {
+        let prev = mask & !(1 << last);
+        if prev == 0 {
             break;
         }
-        last = p as usize;
+        let target = dp[mask * s + last];
+        let arcs = &into[last * s..(last + 1) * s];
+        last = (0..m)
+            .find(|&j| prev & (1 << j) != 0 && dp[prev * s + j] + arcs[j] == target)
+            .expect("Held-Karp entry has a predecessor");
+        mask = prev;
     }
     order.push(start);
     order.reverse();
