@@ -378,7 +378,7 @@ fn improve<D: Dist>(d: &D, nb: &Neighbors, pinned: Option<(u32, [u32; 2])>, limi
             if let Some(report) = &limits.budget.progress {
                 if now.duration_since(last_report) >= Duration::from_millis(100) {
                     last_report = now;
-                    report(Progress { length: search.length, elapsed: now - limits.t0, limit: limits.limit });
+                    report(Progress { length: best.0, elapsed: now - limits.t0, limit: limits.limit });
                 }
             }
         }

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Reproduces the numbers in BENCHMARKS.md. Not part of the tests: it takes
+# about 15 minutes on 2 cores. Run it on a quiet machine.
+#   scripts/bench.sh [tsplib|requests|kernels]...   (default: all three)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TSP=${TSPLIB_DIR:-../shared/tsplib}
+cargo build --release --locked --quiet
+B=target/release/route-optim
+echo "# $(date -u +%F) $(nproc) cores,$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), $($B solve examples/seed-request.json | grep -o '"backend": "[^"]*"')"
+
+tsplib() {
+  echo "## TSPLIB, n <= 1002, 1 s each"; $B bench tsplib "$TSP" --time-limit 1 --max-n 1002
+  echo "## TSPLIB, n <= 1002, 100 ms each"; $B bench tsplib "$TSP" --time-limit 0.1 --max-n 1002
+  echo "## fnl4461, 4 s"; $B bench tsplib "$TSP" --time-limit 4 --only fnl4461
+  echo "## usa13509, 15 s"; $B bench tsplib "$TSP" --time-limit 15 --only usa13509
+}
+
+# Random requests (uniform over the contiguous US), NDJSON in and out through
+# `solve`, default budget. Quality: the first 1000 against long runs of the
+# same requests (explicit time limit: no stagnation stop).
+requests() {
+  local w; w=$(mktemp -d)
+  for spec in 10:100000:0 20:50000:0.05 50:20000:0.2 100:10000:0.5; do
+    IFS=: read -r n count long <<<"$spec"
+    $B gen --n "$n" --count "$count" --seed "$n" > "$w/r.ndjson"
+    local t0 t1; t0=$(date +%s.%N); $B solve "$w/r.ndjson" > "$w/o.ndjson"; t1=$(date +%s.%N)
+    head -1000 "$w/r.ndjson" > "$w/q.ndjson"
+    if [ "$long" != 0 ]; then $B solve "$w/q.ndjson" --time-limit "$long" > "$w/l.ndjson"; else cp "$w/o.ndjson" "$w/l.ndjson"; fi
+    python3 - "$n" "$count" "$t0" "$t1" "$w/o.ndjson" "$w/l.ndjson" <<'PY'
+import json, sys
+n, count, t0, t1, out, ref = sys.argv[1:]
+rate = int(count) / (float(t1) - float(t0))
+outs = [json.loads(l) for l in open(out)]
+ref = {d["id"]: d["distance_km"] for d in map(json.loads, open(ref))}
+first = [d for d in outs if d["id"] in ref]
+best = sum(d["distance_km"] <= ref[d["id"]] * (1 + 1e-9) for d in first)
+gaps = [100 * (d["distance_km"] / ref[d["id"]] - 1) for d in first]
+proved = sum(d["optimal"] for d in outs)
+print(f"{n:>4} stops: {rate:9.0f} requests/s ({count} requests), proved optimal {proved}/{len(outs)}, "
+      f"at best known {best}/{len(first)}, mean gap {sum(gaps)/len(gaps):.4f}%, worst {max(gaps):.3f}%")
+PY
+  done
+  rm -rf "$w"
+}
+
+kernels() { cargo bench --locked --bench kernels 2>&1 | grep -E "^[a-z_]+/|time:|thrpt:" | grep -v "%"; }
+
+for part in "${@:-tsplib requests kernels}"; do
+  for p in $part; do "$p"; done
+done
