@@ -5,6 +5,8 @@
 //! a prediction or an error record each ([`output`]).
 
 pub mod batch;
+pub mod kinesis;
+pub mod lambda;
 pub mod matrix;
 pub mod metric;
 pub mod output;

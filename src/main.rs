@@ -16,6 +16,8 @@ struct Args {
 enum Command {
     /// Solve a request, a JSON array of requests, NDJSON, or a TSPLIB .tsp file.
     Solve(cli::solve::SolveArgs),
+    /// Run as an AWS Lambda function on the Kinesis event source (needs PRED_STREAM).
+    Lambda,
     /// Write random requests (uniform over the contiguous US).
     Gen(cli::gen::GenArgs),
     /// Quality and speed suites.
@@ -24,8 +26,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let result = match args.command {
+    // In the container the binary is /var/runtime/bootstrap, run with no arguments.
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    let bootstrap = std::path::Path::new(&argv0).file_name().is_some_and(|f| f == "bootstrap");
+    let command = if bootstrap && std::env::args_os().len() == 1 { Command::Lambda } else { Args::parse().command };
+    let result = match command {
+        Command::Lambda => cli::lambda::run(),
         Command::Solve(a) => cli::solve::run(a),
         Command::Gen(g) => cli::gen::run(g),
         Command::Bench(b) => cli::bench::run(b),

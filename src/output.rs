@@ -16,7 +16,10 @@ pub struct Source {
 #[derive(Clone, Debug, Serialize)]
 pub struct SolverInfo {
     pub backend: &'static str,
-    pub ms: f64,
+    /// Solve time. Stream front ends drop it (it goes to their metrics) so
+    /// that a redelivered record yields a byte-identical output.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ms: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -56,7 +59,7 @@ impl Prediction {
             distance_km: sol.length,
             legs_km: sol.legs.clone(),
             optimal: sol.optimal,
-            solver: SolverInfo { backend: sol.backend, ms: (sol.elapsed.as_secs_f64() * 1e6).round() / 1e3 },
+            solver: SolverInfo { backend: sol.backend, ms: Some((sol.elapsed.as_secs_f64() * 1e6).round() / 1e3) },
             source,
         }
     }

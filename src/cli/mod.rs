@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod gen;
+pub mod lambda;
 pub mod progress;
 pub mod solve;
 

@@ -1,0 +1,34 @@
+//! `route-optim lambda` (also the container's `/var/runtime/bootstrap`): the
+//! Lambda runtime loop. The SDK client and engine are built once here; each
+//! invocation is `route_optim::lambda::handle`.
+
+use anyhow::Context;
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use lambda_runtime::{service_fn, LambdaEvent};
+use route_optim::kinesis::Writer;
+use route_optim::lambda::{emf_line, handle, State};
+
+pub fn run() -> anyhow::Result<()> {
+    let engine = super::engine(None)?;
+    let stream = std::env::var("PRED_STREAM").context("PRED_STREAM (the prediction stream's name) is not set")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    runtime.block_on(async move {
+        // JSON or text per AWS_LAMBDA_LOG_FORMAT, level per AWS_LAMBDA_LOG_LEVEL.
+        lambda_runtime::tracing::init_default_subscriber();
+        let config = aws_config::load_from_env().await;
+        let state = State {
+            engine,
+            writer: Writer::new(aws_sdk_kinesis::Client::new(&config), stream),
+            function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default(),
+        };
+        tracing::info!(backend = engine.backend().name(), stream = state.writer.stream(), "ready");
+        let state = &state;
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| async move {
+            let (response, metrics) = handle(event.payload, event.context.deadline(), state).await;
+            println!("{}", emf_line(&state.function_name, &metrics));
+            Ok::<_, lambda_runtime::Error>(response)
+        }))
+        .await
+        .map_err(|e| anyhow::anyhow!("Lambda runtime: {e}"))
+    })
+}

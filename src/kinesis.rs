@@ -1,0 +1,194 @@
+//! Writing outputs to a Kinesis stream with PutRecords, shared by the Lambda
+//! handler and the worker.
+//!
+//! Kinesis takes at most 500 records and 5 MiB (data plus partition keys) a
+//! call, and answers per record: some entries of a successful call can still
+//! fail (throttling). Only the failed entries are sent again, after an
+//! exponential backoff with full jitter, a capped number of times. Errors
+//! that retrying cannot fix (no such stream, access denied) end at once.
+
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
+use aws_sdk_kinesis::Client;
+use std::time::Duration;
+
+/// PutRecords limits.
+pub const MAX_RECORDS_PER_CALL: usize = 500;
+pub const MAX_BYTES_PER_CALL: usize = 5 << 20;
+/// One record's data plus partition key.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// One record to write.
+#[derive(Clone, Debug)]
+pub struct Outgoing {
+    pub partition_key: String,
+    pub data: Vec<u8>,
+}
+
+impl Outgoing {
+    fn size(&self) -> usize {
+        self.data.len() + self.partition_key.len()
+    }
+}
+
+/// What happened to a `put_all`.
+#[derive(Debug, Default)]
+pub struct WriteReport {
+    /// Per input record, whether it is in the stream.
+    pub written: Vec<bool>,
+    /// Entries sent again after a failure.
+    pub retried: usize,
+    /// PutRecords calls made.
+    pub calls: usize,
+    /// The last error that stopped writing early, if any.
+    pub fatal: Option<String>,
+}
+
+impl WriteReport {
+    pub fn failed(&self) -> usize {
+        self.written.iter().filter(|w| !**w).count()
+    }
+
+    /// The first record, in input order, that is not written.
+    pub fn first_failed(&self) -> Option<usize> {
+        self.written.iter().position(|w| !w)
+    }
+}
+
+/// The PutRecords writer for one stream; cheap to share.
+#[derive(Clone, Debug)]
+pub struct Writer {
+    client: Client,
+    stream: String,
+    pub max_attempts: u32,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+}
+
+impl Writer {
+    pub fn new(client: Client, stream: impl Into<String>) -> Writer {
+        Writer {
+            client,
+            stream: stream.into(),
+            max_attempts: 6,
+            backoff_base: Duration::from_millis(50),
+            backoff_cap: Duration::from_secs(2),
+        }
+    }
+
+    pub fn stream(&self) -> &str {
+        &self.stream
+    }
+
+    /// Writes every record, resending failed entries; never panics and never
+    /// returns early without saying which records are not written.
+    pub async fn put_all(&self, records: &[Outgoing]) -> WriteReport {
+        let mut report = WriteReport { written: vec![false; records.len()], ..WriteReport::default() };
+        let mut pending: Vec<usize> = (0..records.len()).collect();
+        let mut rng = fastrand::Rng::new();
+        for attempt in 0..self.max_attempts {
+            if pending.is_empty() {
+                break;
+            }
+            if attempt > 0 {
+                report.retried += pending.len();
+                tokio::time::sleep(self.backoff(attempt, &mut rng)).await;
+            }
+            let mut failed = Vec::new();
+            for chunk in chunks(records, &pending) {
+                report.calls += 1;
+                let entries = chunk
+                    .iter()
+                    .map(|&i| {
+                        PutRecordsRequestEntry::builder()
+                            .data(Blob::new(records[i].data.clone()))
+                            .partition_key(&records[i].partition_key)
+                            .build()
+                            .expect("data and partition key are set")
+                    })
+                    .collect();
+                match self.client.put_records().stream_name(&self.stream).set_records(Some(entries)).send().await {
+                    Ok(out) => {
+                        for (k, &i) in chunk.iter().enumerate() {
+                            match out.records().get(k) {
+                                Some(r) if r.error_code().is_none() => report.written[i] = true,
+                                _ => failed.push(i),
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let fatal = e.as_service_error().is_some_and(|s| {
+                            s.is_resource_not_found_exception()
+                                || s.is_invalid_argument_exception()
+                                || s.is_access_denied_exception()
+                        });
+                        let message = aws_sdk_kinesis::error::DisplayErrorContext(&e).to_string();
+                        tracing::warn!(stream = %self.stream, error = %message, fatal, "PutRecords failed");
+                        if fatal {
+                            report.fatal = Some(message);
+                            return report;
+                        }
+                        failed.extend_from_slice(chunk);
+                    }
+                }
+            }
+            pending = failed;
+        }
+        report
+    }
+
+    /// Full jitter: uniform in [0, min(cap, base · 2^attempt)].
+    fn backoff(&self, attempt: u32, rng: &mut fastrand::Rng) -> Duration {
+        let ceiling = self.backoff_base.saturating_mul(1 << attempt.min(20)).min(self.backoff_cap);
+        ceiling.mul_f64(rng.f64())
+    }
+}
+
+/// Splits the pending indices into calls of ≤ 500 records and ≤ 5 MiB.
+fn chunks<'a>(records: &[Outgoing], pending: &'a [usize]) -> Vec<&'a [usize]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (k, &i) in pending.iter().enumerate() {
+        let size = records[i].size();
+        if k > start && (k - start == MAX_RECORDS_PER_CALL || bytes + size > MAX_BYTES_PER_CALL) {
+            out.push(&pending[start..k]);
+            (start, bytes) = (k, 0);
+        }
+        bytes += size;
+    }
+    if start < pending.len() {
+        out.push(&pending[start..]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(bytes: usize) -> Outgoing {
+        Outgoing { partition_key: "k".repeat(36), data: vec![b'x'; bytes] }
+    }
+
+    #[test]
+    fn chunks_respect_count_and_size_limits() {
+        let mut rng = fastrand::Rng::with_seed(1);
+        let records: Vec<Outgoing> = (0..3000)
+            .map(|_| rec(if rng.u8(..) < 20 { rng.usize(100_000..1_000_000) } else { rng.usize(10..2000) }))
+            .collect();
+        let pending: Vec<usize> = (0..records.len()).filter(|i| i % 7 != 3).collect();
+        let calls = chunks(&records, &pending);
+        let flat: Vec<usize> = calls.iter().flat_map(|c| c.iter().copied()).collect();
+        assert_eq!(flat, pending, "every pending record exactly once, in order");
+        for c in &calls {
+            assert!(!c.is_empty() && c.len() <= MAX_RECORDS_PER_CALL);
+            assert!(c.iter().map(|&i| records[i].size()).sum::<usize>() <= MAX_BYTES_PER_CALL);
+        }
+        // Greedy packing: a call ends only because the next record would not fit.
+        for w in calls.windows(2) {
+            let next = records[w[1][0]].size();
+            let used: usize = w[0].iter().map(|&i| records[i].size()).sum();
+            assert!(w[0].len() == MAX_RECORDS_PER_CALL || used + next > MAX_BYTES_PER_CALL);
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! The Lambda handler for the Kinesis event source: a plain async function of
+//! (event, deadline, shared state), so tests call it directly.
+//!
+//! Every record is decoded into a request or an error record, the batch is
+//! solved together, and all outputs go to the prediction stream. The response
+//! names the first record, in batch order, whose output could not be written
+//! (Lambda resumes there; outputs are idempotent, so replays are harmless).
+//! Invalid input is answered, never reported as a failure.
+
+use crate::batch::{self, Record};
+use crate::kinesis::{Outgoing, Writer, MAX_RECORD_BYTES};
+use crate::output::{ErrorBody, ErrorRecord, Output, Source};
+use crate::request;
+use crate::solver::{Budget, Engine};
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use aws_lambda_events::event::streams::{KinesisBatchItemFailure, KinesisEventResponse};
+use serde_json::json;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Built once per process, shared by every invocation.
+pub struct State {
+    pub engine: Engine,
+    pub writer: Writer,
+    /// For the metrics' dimension.
+    pub function_name: String,
+}
+
+/// Namespace of the deterministic output UUIDs (UUID v5 of "ARN/sequence").
+const UUID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6f1d_3c2e_8a47_4b9e_9c55_2d0e_7b1a_f4c3);
+
+/// The output UUID of a record: the same for every redelivery.
+pub fn output_uuid(event_source_arn: &str, sequence_number: &str) -> String {
+    uuid::Uuid::new_v5(&UUID_NAMESPACE, format!("{event_source_arn}/{sequence_number}").as_bytes()).to_string()
+}
+
+/// Time kept back from the search for encoding and writing the outputs.
+fn write_margin(remaining: Duration) -> Duration {
+    (remaining / 4).max(Duration::from_millis(300)).min(remaining)
+}
+
+/// Counts for the metrics line.
+#[derive(Debug, Default, PartialEq)]
+pub struct Metrics {
+    pub records: usize,
+    pub error_records: usize,
+    pub solve_ms: f64,
+    pub write_ms: f64,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+pub async fn handle(event: KinesisEvent, deadline: SystemTime, state: &State) -> (KinesisEventResponse, Metrics) {
+    let t0 = Instant::now();
+    let remaining = deadline.duration_since(SystemTime::now()).unwrap_or_default();
+    let budget = Budget { deadline: Some(t0 + remaining - write_margin(remaining)), ..Budget::default() };
+    let sequence: Vec<String> = event.records.iter().map(|r| r.kinesis.sequence_number.clone()).collect();
+    let records: Vec<Record> = event
+        .records
+        .into_iter()
+        .map(|r| {
+            let arn = r.event_source_arn.unwrap_or_default();
+            // eventID is "shardId-000000000000:<sequence number>".
+            let shard_id = r.event_id.as_deref().and_then(|id| id.split_once(':')).map(|(s, _)| s.to_string());
+            let seq = r.kinesis.sequence_number;
+            Record {
+                parsed: request::parse(&r.kinesis.data.0),
+                uuid: output_uuid(&arn, &seq),
+                source: Some(Source { shard_id: shard_id.unwrap_or_default(), sequence_number: seq }),
+            }
+        })
+        .collect();
+    let engine = state.engine;
+    let outputs = tokio::task::spawn_blocking(move || batch::answer(&engine, &budget, records))
+        .await
+        .expect("the solver does not panic");
+    let solve_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let error_records = outputs.iter().filter(|o| matches!(o, Output::Error(_))).count();
+    let outgoing: Vec<Outgoing> = outputs.into_iter().map(encode).collect();
+
+    let t1 = Instant::now();
+    let report = state.writer.put_all(&outgoing).await;
+    let metrics = Metrics {
+        records: outgoing.len(),
+        error_records,
+        solve_ms,
+        write_ms: t1.elapsed().as_secs_f64() * 1e3,
+        retried: report.retried,
+        failed: report.failed(),
+    };
+    if let Some(fatal) = &report.fatal {
+        tracing::error!(stream = %state.writer.stream(), error = %fatal, "cannot write predictions");
+    }
+    let mut response = KinesisEventResponse::default();
+    if let Some(first) = report.first_failed() {
+        let mut failure = KinesisBatchItemFailure::default();
+        failure.item_identifier = Some(sequence[first].clone());
+        response.batch_item_failures.push(failure);
+    }
+    (response, metrics)
+}
+
+/// An output as a Kinesis record keyed by its UUID, without the solve time
+/// (so a redelivery writes the same bytes). A prediction too large for one
+/// record (1 MiB) is replaced by an error record saying so.
+fn encode(mut output: Output) -> Outgoing {
+    if let Output::Prediction(p) = &mut output {
+        p.solver.ms = None;
+    }
+    let data = serde_json::to_vec(&output).expect("outputs serialize");
+    let (uuid, id, source) = match &output {
+        Output::Prediction(p) => (&p.uuid, &p.id, &p.source),
+        Output::Error(e) => (&e.uuid, &e.id, &e.source),
+    };
+    let data = if data.len() + uuid.len() <= MAX_RECORD_BYTES {
+        data
+    } else {
+        let too_large = Output::Error(ErrorRecord {
+            uuid: uuid.clone(),
+            id: id.clone(),
+            error: ErrorBody {
+                code: "too_large",
+                message: format!(
+                    "prediction: {} bytes exceed the Kinesis record limit of {MAX_RECORD_BYTES} bytes",
+                    data.len()
+                ),
+            },
+            source: source.clone(),
+        });
+        serde_json::to_vec(&too_large).expect("outputs serialize")
+    };
+    Outgoing { partition_key: uuid.clone(), data }
+}
+
+/// One CloudWatch Embedded Metric Format line (printed to stdout, where
+/// Lambda's log agent turns it into metrics).
+pub fn emf_line(function_name: &str, m: &Metrics) -> String {
+    let millis = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+    json!({
+        "_aws": {
+            "Timestamp": millis,
+            "CloudWatchMetrics": [{
+                "Namespace": "route-optim",
+                "Dimensions": [["FunctionName"]],
+                "Metrics": [
+                    {"Name": "Records", "Unit": "Count"},
+                    {"Name": "ErrorRecords", "Unit": "Count"},
+                    {"Name": "SolveMs", "Unit": "Milliseconds"},
+                    {"Name": "WriteMs", "Unit": "Milliseconds"},
+                    {"Name": "PutRecordsRetries", "Unit": "Count"},
+                    {"Name": "FailedRecords", "Unit": "Count"},
+                ],
+            }],
+        },
+        "FunctionName": function_name,
+        "Records": m.records,
+        "ErrorRecords": m.error_records,
+        "SolveMs": m.solve_ms,
+        "WriteMs": m.write_ms,
+        "PutRecordsRetries": m.retried,
+        "FailedRecords": m.failed,
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_uuids_are_deterministic_and_distinct() {
+        let a = output_uuid("arn:aws:kinesis:us-east-1:000000000000:stream/requests", "4960");
+        assert_eq!(a, output_uuid("arn:aws:kinesis:us-east-1:000000000000:stream/requests", "4960"));
+        assert_ne!(a, output_uuid("arn:aws:kinesis:us-east-1:000000000000:stream/requests", "4961"));
+        assert_ne!(a, output_uuid("arn:aws:kinesis:us-east-1:000000000000:stream/other", "4960"));
+        assert_eq!(uuid::Uuid::parse_str(&a).unwrap().get_version_num(), 5);
+    }
+
+    #[test]
+    fn write_margin_is_bounded() {
+        assert_eq!(write_margin(Duration::from_secs(60)), Duration::from_secs(15));
+        assert_eq!(write_margin(Duration::from_secs(1)), Duration::from_millis(300));
+        assert_eq!(write_margin(Duration::from_millis(100)), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn huge_predictions_become_error_records() {
+        let big = Output::Error(ErrorRecord {
+            uuid: "u".into(),
+            id: None,
+            error: ErrorBody { code: "x", message: "m".repeat(MAX_RECORD_BYTES) },
+            source: None,
+        });
+        let out = encode(big);
+        assert!(out.data.len() < 1000);
+        let v: serde_json::Value = serde_json::from_slice(&out.data).unwrap();
+        assert_eq!(v["error"]["code"], "too_large");
+        assert_eq!(out.partition_key, "u");
+    }
+
+    #[test]
+    fn emf_line_names_every_metric() {
+        let m = Metrics { records: 5, error_records: 1, solve_ms: 2.5, write_ms: 3.0, retried: 2, failed: 0 };
+        let v: serde_json::Value = serde_json::from_str(&emf_line("f", &m)).unwrap();
+        for metric in v["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap() {
+            assert!(v.get(metric["Name"].as_str().unwrap()).is_some(), "{metric}");
+        }
+        assert_eq!(v["Records"], 5);
+        assert_eq!(v["FunctionName"], "f");
+    }
+}

@@ -1,0 +1,80 @@
+"""A loopback proxy in front of kinesis-mock that throttles PutRecords entries.
+
+kinesis-mock never throttles, so the writer's resend path needs this: a
+fraction of each PutRecords call's entries is answered with
+ProvisionedThroughputExceededException (not forwarded), the rest are forwarded
+and the two answers merged in entry order. Every PutRecords call's entry count
+and payload bytes are appended to the log file, one JSON line each, so tests
+can check the 500-record / 5 MiB limits.
+
+usage: throttle_proxy.py LISTEN_PORT UPSTREAM_URL FRACTION LOG_FILE
+"""
+import base64
+import json
+import random
+import sys
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PORT, UPSTREAM, FRACTION, LOG = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), sys.argv[4]
+rng = random.Random(7)
+
+
+def forward(handler, body):
+    headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length")}
+    req = urllib.request.Request(UPSTREAM + handler.path, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.headers.get("Content-Type", "application/x-amz-json-1.1"), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type", "application/x-amz-json-1.1"), e.read()
+
+
+class Proxy(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, ctype, body):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self.reply(*forward_get(self))
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.headers.get("X-Amz-Target", "").endswith(".PutRecords"):
+            req = json.loads(body)
+            entries = req["Records"]
+            with open(LOG, "a") as log:
+                size = sum(len(base64.b64decode(e["Data"])) + len(e["PartitionKey"]) for e in entries)
+                log.write(json.dumps({"records": len(entries), "bytes": size}) + "\n")
+            throttled = [rng.random() < FRACTION for _ in entries]
+            keep = [e for e, t in zip(entries, throttled) if not t]
+            results = []
+            if keep:
+                status, ctype, out = forward(self, json.dumps(dict(req, Records=keep)).encode())
+                if status != 200:
+                    return self.reply(status, ctype, out)
+                results = json.loads(out)["Records"]
+            it = iter(results)
+            merged = [
+                {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "Rate exceeded (proxy)"}
+                if t else next(it)
+                for t in throttled
+            ]
+            failed = sum(1 for r in merged if "ErrorCode" in r)
+            return self.reply(200, "application/x-amz-json-1.1",
+                              json.dumps({"FailedRecordCount": failed, "Records": merged}).encode())
+        self.reply(*forward(self, body))
+
+
+def forward_get(handler):
+    with urllib.request.urlopen(UPSTREAM + handler.path, timeout=30) as r:
+        return r.status, r.headers.get("Content-Type", "text/plain"), r.read()
+
+
+ThreadingHTTPServer(("127.0.0.1", PORT), Proxy).serve_forever()
