@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 #
-# The route-optim Lambda function as a container image (deploy/README.md).
+# The route-optim Lambda function as a container image (README.md, "Deploy to AWS").
 #
 #   x86_64 (the default, what deploy/template.yaml deploys):
 #     docker build --platform linux/amd64 -t route-optim .

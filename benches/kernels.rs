@@ -3,7 +3,10 @@
 //!
 //! `cargo bench --bench kernels` (add `-- --quick` for a fast smoke run).
 
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use base64::Engine as _;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput};
+use route_optim::lambda::answer;
 use route_optim::matrix::{simd_backend_name, DistMatrix};
 use route_optim::metric::Metric;
 use route_optim::solver::construct::greedy_edge;
@@ -102,5 +105,37 @@ fn solve_small(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, distance_matrix, local_search, solve_small);
+/// The Lambda handler's work for one batch, writing excluded: decode 100
+/// records of 20 stops, solve them, encode the outputs; on one core.
+fn lambda_batch(c: &mut Criterion) {
+    let mut rng = fastrand::Rng::with_seed(100);
+    let records: Vec<serde_json::Value> = (0..100)
+        .map(|k| {
+            let coords: Vec<[f64; 2]> = (0..20).map(|_| [25.0 + rng.f64() * 24.0, -124.0 + rng.f64() * 57.0]).collect();
+            let data = serde_json::json!({"id": k, "coordinates": coords}).to_string();
+            serde_json::json!({
+                "kinesis": {"partitionKey": "1", "sequenceNumber": format!("{k:056}"),
+                            "data": base64::engine::general_purpose::STANDARD.encode(data),
+                            "approximateArrivalTimestamp": 1.7e9, "kinesisSchemaVersion": "1.0"},
+                "eventSource": "aws:kinesis", "eventID": format!("shardId-000000000000:{k:056}"),
+                "eventSourceARN": "arn:aws:kinesis:us-east-1:000000000000:stream/requests",
+            })
+        })
+        .collect();
+    let event: KinesisEvent = serde_json::from_value(serde_json::json!({"Records": records})).expect("event");
+    let engine = Engine::new(Backend::Simd);
+    let one_core = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("thread pool");
+    let mut group = c.benchmark_group("lambda_batch");
+    group.sample_size(20).measurement_time(Duration::from_secs(5));
+    group.bench_function("100x20_stops_one_core", |b| {
+        b.iter_batched(
+            || event.clone(),
+            |ev| one_core.install(|| black_box(answer(ev, &engine, &Budget::default()))),
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, distance_matrix, local_search, solve_small, lambda_batch);
 criterion_main!(benches);

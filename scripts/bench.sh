@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the numbers in BENCHMARKS.md. Not part of the tests: it takes
 # about 15 minutes on 2 cores. Run it on a quiet machine.
-#   scripts/bench.sh [tsplib|requests|kernels]...   (default: all three)
+#   scripts/bench.sh [tsplib|requests|lambda_start|kernels]...   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TSP=${TSPLIB_DIR:-../shared/tsplib}
@@ -44,8 +44,31 @@ PY
   rm -rf "$w"
 }
 
+# Process start to first response through the runtime emulator: the seed's
+# request as a one-record Kinesis event, posted while the process starts.
+lambda_start() {
+  # shellcheck source=scripts/services.sh
+  source scripts/services.sh
+  trap stop_services RETURN
+  start_emulators
+  local event; event=$(python3 -c '
+import base64, json
+data = base64.b64encode(open("examples/seed-request.json", "rb").read()).decode()
+print(json.dumps({"Records": [{"kinesis": {"partitionKey": "1", "sequenceNumber": "1", "data": data,
+  "approximateArrivalTimestamp": 1.7e9, "kinesisSchemaVersion": "1.0"}, "eventSource": "aws:kinesis",
+  "eventID": "shardId-000000000000:1", "eventSourceARN": "arn:aws:kinesis:us-east-1:000000000000:stream/requests"}]}))')
+  for _ in 1 2 3 4 5; do
+    local t0 t1; t0=$(date +%s%N)
+    start_function
+    curl -sf -XPOST http://127.0.0.1:9100/2015-03-31/functions/_/invocations -d "$event" > /dev/null
+    t1=$(date +%s%N)
+    kill "$E2E_FUNCTION_PID"; wait "$E2E_FUNCTION_PID" 2>/dev/null || true
+    echo "process start to first response: $(( (t1 - t0) / 1000000 )) ms"
+  done
+}
+
 kernels() { cargo bench --locked --bench kernels 2>&1 | grep -E "^[a-z_]+/|time:|thrpt:" | grep -v "%"; }
 
-for part in "${@:-tsplib requests kernels}"; do
+for part in "${@:-tsplib requests lambda_start kernels}"; do
   for p in $part; do "$p"; done
 done

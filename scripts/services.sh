@@ -26,6 +26,13 @@ wait_for() { # NAME CHECK-COMMAND...
 }
 
 start_services() {
+  start_emulators
+  start_function
+  export REQUIRE_E2E=1 E2E_LAMBDA_URL=http://127.0.0.1:9100 E2E_PROXY_URL=http://127.0.0.1:4569 \
+         E2E_PROXY_LOG="$E2E/proxy-calls.ndjson" E2E_AWS_CLI="$E2E/venv/bin/aws"
+}
+
+start_emulators() {
   mkdir -p "$E2E"
   if [ ! -x "$E2E/node_modules/.bin/kinesis-local" ] && [ ! -f "$E2E/node_modules/kinesis-local/main.js" ]; then
     (cd "$E2E" && npm install --no-audit --no-fund --silent kinesis-local@0.6.2 >/dev/null)
@@ -56,12 +63,13 @@ start_services() {
     > "$E2E/cargo-lambda.log" 2>&1 &
   E2E_PIDS+=($!)
   wait_for cargo-lambda bash -c 'exec 3<>/dev/tcp/127.0.0.1/9100'
+}
 
+# route-optim lambda, polling the emulator's runtime API; sets E2E_FUNCTION_PID.
+start_function() {
   AWS_LAMBDA_RUNTIME_API=http://127.0.0.1:9100/.rt AWS_LAMBDA_FUNCTION_NAME=_ AWS_LAMBDA_FUNCTION_VERSION=1 \
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 PRED_STREAM=predictions \
-    target/release/route-optim lambda > "$E2E/lambda.log" 2>&1 &
-  E2E_PIDS+=($!)
-
-  export REQUIRE_E2E=1 E2E_LAMBDA_URL=http://127.0.0.1:9100 E2E_PROXY_URL=http://127.0.0.1:4569 \
-         E2E_PROXY_LOG="$E2E/proxy-calls.ndjson" E2E_AWS_CLI="$E2E/venv/bin/aws"
+    target/release/route-optim lambda >> "$E2E/lambda.log" 2>&1 &
+  E2E_FUNCTION_PID=$!
+  E2E_PIDS+=("$E2E_FUNCTION_PID")
 }

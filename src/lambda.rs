@@ -49,11 +49,9 @@ pub struct Metrics {
     pub failed: usize,
 }
 
-pub async fn handle(event: KinesisEvent, deadline: SystemTime, state: &State) -> (KinesisEventResponse, Metrics) {
-    let t0 = Instant::now();
-    let remaining = deadline.duration_since(SystemTime::now()).unwrap_or_default();
-    let budget = Budget { deadline: Some(t0 + remaining - write_margin(remaining)), ..Budget::default() };
-    let sequence: Vec<String> = event.records.iter().map(|r| r.kinesis.sequence_number.clone()).collect();
+/// Decodes, solves and encodes a batch: everything but the writing. Returns
+/// the records to write (in batch order) and how many are error records.
+pub fn answer(event: KinesisEvent, engine: &Engine, budget: &Budget) -> (Vec<Outgoing>, usize) {
     let records: Vec<Record> = event
         .records
         .into_iter()
@@ -69,13 +67,20 @@ pub async fn handle(event: KinesisEvent, deadline: SystemTime, state: &State) ->
             }
         })
         .collect();
-    let engine = state.engine;
-    let outputs = tokio::task::spawn_blocking(move || batch::answer(&engine, &budget, records))
-        .await
-        .expect("the solver does not panic");
-    let solve_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let outputs = batch::answer(engine, budget, records);
     let error_records = outputs.iter().filter(|o| matches!(o, Output::Error(_))).count();
-    let outgoing: Vec<Outgoing> = outputs.into_iter().map(encode).collect();
+    (outputs.into_iter().map(encode).collect(), error_records)
+}
+
+pub async fn handle(event: KinesisEvent, deadline: SystemTime, state: &State) -> (KinesisEventResponse, Metrics) {
+    let t0 = Instant::now();
+    let remaining = deadline.duration_since(SystemTime::now()).unwrap_or_default();
+    let budget = Budget { deadline: Some(t0 + remaining - write_margin(remaining)), ..Budget::default() };
+    let sequence: Vec<String> = event.records.iter().map(|r| r.kinesis.sequence_number.clone()).collect();
+    let engine = state.engine;
+    let (outgoing, error_records) =
+        tokio::task::spawn_blocking(move || answer(event, &engine, &budget)).await.expect("the solver does not panic");
+    let solve_ms = t0.elapsed().as_secs_f64() * 1e3;
 
     let t1 = Instant::now();
     let report = state.writer.put_all(&outgoing).await;
