@@ -7,6 +7,7 @@
 //! exponential backoff with full jitter, a capped number of times. Errors
 //! that retrying cannot fix (no such stream, access denied) end at once.
 
+use crate::output::{ErrorBody, ErrorRecord, Output};
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sdk_kinesis::Client;
@@ -162,9 +163,42 @@ fn chunks<'a>(records: &[Outgoing], pending: &'a [usize]) -> Vec<&'a [usize]> {
     out
 }
 
+/// An output as a Kinesis record keyed by its UUID, without the solve time
+/// (so a redelivery writes the same bytes). A prediction too large for one
+/// record (1 MiB) is replaced by an error record saying so.
+pub fn encode(mut output: Output) -> Outgoing {
+    if let Output::Prediction(p) = &mut output {
+        p.solver.ms = None;
+    }
+    let data = serde_json::to_vec(&output).expect("outputs serialize");
+    let (uuid, id, source) = match &output {
+        Output::Prediction(p) => (&p.uuid, &p.id, &p.source),
+        Output::Error(e) => (&e.uuid, &e.id, &e.source),
+    };
+    let data = if data.len() + uuid.len() <= MAX_RECORD_BYTES {
+        data
+    } else {
+        let too_large = Output::Error(ErrorRecord {
+            uuid: uuid.clone(),
+            id: id.clone(),
+            error: ErrorBody {
+                code: "too_large",
+                message: format!(
+                    "prediction: {} bytes exceed the Kinesis record limit of {MAX_RECORD_BYTES} bytes",
+                    data.len()
+                ),
+            },
+            source: source.clone(),
+        });
+        serde_json::to_vec(&too_large).expect("outputs serialize")
+    };
+    Outgoing { partition_key: uuid.clone(), data }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::{ErrorBody, ErrorRecord};
 
     fn rec(bytes: usize) -> Outgoing {
         Outgoing { partition_key: "k".repeat(36), data: vec![b'x'; bytes] }
@@ -190,5 +224,20 @@ mod tests {
             let used: usize = w[0].iter().map(|&i| records[i].size()).sum();
             assert!(w[0].len() == MAX_RECORDS_PER_CALL || used + next > MAX_BYTES_PER_CALL);
         }
+    }
+
+    #[test]
+    fn huge_predictions_become_error_records() {
+        let big = Output::Error(ErrorRecord {
+            uuid: "u".into(),
+            id: None,
+            error: ErrorBody { code: "x", message: "m".repeat(MAX_RECORD_BYTES) },
+            source: None,
+        });
+        let out = encode(big);
+        assert!(out.data.len() < 1000);
+        let v: serde_json::Value = serde_json::from_slice(&out.data).unwrap();
+        assert_eq!(v["error"]["code"], "too_large");
+        assert_eq!(out.partition_key, "u");
     }
 }

@@ -8,8 +8,8 @@
 //! Invalid input is answered, never reported as a failure.
 
 use crate::batch::{self, Record};
-use crate::kinesis::{Outgoing, Writer, MAX_RECORD_BYTES};
-use crate::output::{ErrorBody, ErrorRecord, Output, Source};
+use crate::kinesis::{encode, Outgoing, Writer};
+use crate::output::{Output, Source};
 use crate::request;
 use crate::solver::{Budget, Engine};
 use aws_lambda_events::event::kinesis::KinesisEvent;
@@ -104,38 +104,6 @@ pub async fn handle(event: KinesisEvent, deadline: SystemTime, state: &State) ->
     (response, metrics)
 }
 
-/// An output as a Kinesis record keyed by its UUID, without the solve time
-/// (so a redelivery writes the same bytes). A prediction too large for one
-/// record (1 MiB) is replaced by an error record saying so.
-fn encode(mut output: Output) -> Outgoing {
-    if let Output::Prediction(p) = &mut output {
-        p.solver.ms = None;
-    }
-    let data = serde_json::to_vec(&output).expect("outputs serialize");
-    let (uuid, id, source) = match &output {
-        Output::Prediction(p) => (&p.uuid, &p.id, &p.source),
-        Output::Error(e) => (&e.uuid, &e.id, &e.source),
-    };
-    let data = if data.len() + uuid.len() <= MAX_RECORD_BYTES {
-        data
-    } else {
-        let too_large = Output::Error(ErrorRecord {
-            uuid: uuid.clone(),
-            id: id.clone(),
-            error: ErrorBody {
-                code: "too_large",
-                message: format!(
-                    "prediction: {} bytes exceed the Kinesis record limit of {MAX_RECORD_BYTES} bytes",
-                    data.len()
-                ),
-            },
-            source: source.clone(),
-        });
-        serde_json::to_vec(&too_large).expect("outputs serialize")
-    };
-    Outgoing { partition_key: uuid.clone(), data }
-}
-
 /// One CloudWatch Embedded Metric Format line (printed to stdout, where
 /// Lambda's log agent turns it into metrics).
 pub fn emf_line(function_name: &str, m: &Metrics) -> String {
@@ -185,21 +153,6 @@ mod tests {
         assert_eq!(write_margin(Duration::from_secs(60)), Duration::from_secs(15));
         assert_eq!(write_margin(Duration::from_secs(1)), Duration::from_millis(300));
         assert_eq!(write_margin(Duration::from_millis(100)), Duration::from_millis(100));
-    }
-
-    #[test]
-    fn huge_predictions_become_error_records() {
-        let big = Output::Error(ErrorRecord {
-            uuid: "u".into(),
-            id: None,
-            error: ErrorBody { code: "x", message: "m".repeat(MAX_RECORD_BYTES) },
-            source: None,
-        });
-        let out = encode(big);
-        assert!(out.data.len() < 1000);
-        let v: serde_json::Value = serde_json::from_slice(&out.data).unwrap();
-        assert_eq!(v["error"]["code"], "too_large");
-        assert_eq!(out.partition_key, "u");
     }
 
     #[test]

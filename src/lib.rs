@@ -13,3 +13,4 @@ pub mod output;
 pub mod request;
 pub mod solver;
 pub mod tsplib;
+pub mod worker;

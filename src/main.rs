@@ -18,6 +18,8 @@ enum Command {
     Solve(cli::solve::SolveArgs),
     /// Run as an AWS Lambda function on the Kinesis event source (needs PRED_STREAM).
     Lambda,
+    /// Consume a Kinesis stream in batches (for a GPU EC2 instance) until SIGTERM.
+    Worker(cli::worker::WorkerArgs),
     /// Write random requests (uniform over the contiguous US).
     Gen(cli::gen::GenArgs),
     /// Quality and speed suites.
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
         Command::Lambda => cli::lambda::run(),
         Command::Solve(a) => cli::solve::run(a),
         Command::Gen(g) => cli::gen::run(g),
+        Command::Worker(w) => cli::worker::run(w),
         Command::Bench(b) => cli::bench::run(b),
     };
     match result {

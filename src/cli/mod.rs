@@ -5,6 +5,7 @@ pub mod gen;
 pub mod lambda;
 pub mod progress;
 pub mod solve;
+pub mod worker;
 
 use anyhow::Context;
 use route_optim::solver::{Backend, Engine};

@@ -1,0 +1,77 @@
+//! `route-optim worker`: the long-running Kinesis consumer for a GPU EC2
+//! instance. Configuration by flags, each also an environment variable; the
+//! AWS endpoint, region and credentials from the standard AWS environment.
+
+use anyhow::Context;
+use route_optim::worker::{self, Config, StartPosition};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(clap::Args)]
+pub struct WorkerArgs {
+    /// Stream to read requests from.
+    #[arg(long, env = "REQUEST_STREAM")]
+    request_stream: String,
+    /// Stream to write predictions and error records to.
+    #[arg(long, env = "PRED_STREAM")]
+    prediction_stream: String,
+    /// Checkpoint file (shard → last sequence number whose output is written).
+    #[arg(long, env = "CHECKPOINT_PATH", default_value = "route-optim-checkpoint.json")]
+    checkpoint: PathBuf,
+    /// Most records solved together.
+    #[arg(long, env = "BATCH_MAX", default_value_t = 1000)]
+    batch_max: usize,
+    /// Longest a record waits for its batch to fill, in milliseconds.
+    #[arg(long, env = "BATCH_WAIT_MS", default_value_t = 200)]
+    batch_wait_ms: u64,
+    /// Where to start shards that have no checkpoint.
+    #[arg(long, env = "START_POSITION", value_enum, default_value_t = Start::TrimHorizon)]
+    start: Start,
+    /// Seconds between progress lines.
+    #[arg(long, env = "LOG_EVERY_S", default_value_t = 10)]
+    log_every_s: u64,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Start {
+    TrimHorizon,
+    Latest,
+}
+
+pub fn run(a: WorkerArgs) -> anyhow::Result<()> {
+    let engine = super::engine(None)?;
+    anyhow::ensure!(a.batch_max >= 1, "--batch-max must be at least 1");
+    let config = Config {
+        request_stream: a.request_stream,
+        prediction_stream: a.prediction_stream,
+        checkpoint: a.checkpoint,
+        batch_max: a.batch_max,
+        batch_wait: Duration::from_millis(a.batch_wait_ms),
+        start: match a.start {
+            Start::TrimHorizon => StartPosition::TrimHorizon,
+            Start::Latest => StartPosition::Latest,
+        },
+        log_every: Duration::from_secs(a.log_every_s.max(1)),
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    runtime.block_on(async move {
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            tracing::info!("stopping: finishing the batch in flight");
+            let _ = stop.send(true);
+        });
+        let aws = aws_config::load_from_env().await;
+        worker::run(config, engine, aws_sdk_kinesis::Client::new(&aws), shutdown).await
+    })
+}
