@@ -3,7 +3,7 @@
 # Two images from one builder:
 #   lambda (the last stage, so the default target): the route-optim Lambda
 #     function (README.md, "Deploy to AWS");
-#   worker: the Kinesis batch worker for GPU EC2 instances (deploy/worker.md):
+#   worker: the Kinesis batch worker for GPU EC2 instances (README.md, "Worker"):
 #     docker build --target worker -t route-optim-worker .
 #
 #   x86_64 (the default, what deploy/template.yaml deploys):
@@ -78,7 +78,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
  && cp target/release/route-optim /out/bootstrap
 
 # Worker: `route-optim worker` reads the request stream itself (GetRecords),
-# batches, writes predictions with PutRecords and checkpoints (deploy/worker.md).
+# batches, writes predictions with PutRecords and checkpoints (README.md, "Worker").
 #
 # glibc: the binary is linked on Amazon Linux 2023 (glibc 2.34); bookworm has
 # glibc 2.36. glibc is backward compatible (a newer glibc runs binaries linked
