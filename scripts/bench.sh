@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the numbers in BENCHMARKS.md. Not part of the tests: it takes
 # about 15 minutes on 2 cores. Run it on a quiet machine.
-#   scripts/bench.sh [tsplib|requests|lambda_start|kernels]...   (default: all)
+#   scripts/bench.sh [tsplib|requests|lambda_start|worker|kernels]...   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TSP=${TSPLIB_DIR:-../shared/tsplib}
@@ -67,8 +67,19 @@ print(json.dumps({"Records": [{"kinesis": {"partitionKey": "1", "sequenceNumber"
   done
 }
 
+# One worker on 20-stop requests through kinesis-mock, beside the emulator's
+# own read and write ceilings (tests/worker.rs, bench_worker_throughput).
+worker() {
+  # shellcheck source=scripts/services.sh
+  source scripts/services.sh
+  trap stop_services RETURN
+  start_emulators
+  export REQUIRE_E2E=1 E2E_LAMBDA_URL=unused E2E_PROXY_URL=unused
+  cargo test --release --locked --test worker -- --ignored --nocapture bench_worker_throughput 2>&1 | grep "^worker:"
+}
+
 kernels() { cargo bench --locked --bench kernels 2>&1 | grep -E "^[a-z_]+/|time:|thrpt:" | grep -v "%"; }
 
-for part in "${@:-tsplib requests lambda_start kernels}"; do
+for part in "${@:-tsplib requests lambda_start worker kernels}"; do
   for p in $part; do "$p"; done
 done

@@ -195,3 +195,114 @@ async fn a_shard_split_while_running_loses_nothing() {
     let cp = Checkpoint::load(&checkpoint).unwrap();
     assert!(cp.finished.contains(parent.shard_id()), "the split parent is finished: {cp:?}");
 }
+
+/// Benchmark, not a test (`scripts/bench.sh worker`): sustained records/s of
+/// one worker on 20-stop requests through kinesis-mock, beside the emulator's
+/// own ceilings: a consumer that only reads (same 5 calls/s/shard pacing) and
+/// a writer that only writes outputs of the same size.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "benchmark: run by scripts/bench.sh worker"]
+async fn bench_worker_throughput() {
+    if services().is_none() {
+        return;
+    }
+    const N: usize = 10_000;
+    let kinesis = client(None).await;
+    let (requests, predictions, sink) = (unique("b-req"), unique("b-pred"), unique("b-sink"));
+    let arn = create_stream_with(&kinesis, &requests, 4).await;
+    create_stream(&kinesis, &predictions).await;
+    create_stream(&kinesis, &sink).await;
+    let mut rng = fastrand::Rng::with_seed(20);
+    let data: Vec<Vec<u8>> = (0..N)
+        .map(|k| {
+            let coords: Vec<[f64; 2]> = (0..20).map(|_| [25.0 + rng.f64() * 24.0, -124.0 + rng.f64() * 57.0]).collect();
+            serde_json::json!({"id": k, "coordinates": coords}).to_string().into_bytes()
+        })
+        .collect();
+    put_requests(&kinesis, &requests, &data).await;
+
+    // Read ceiling: every shard read to its end, in parallel, 200 ms apart.
+    let t0 = Instant::now();
+    let shards = kinesis.list_shards().stream_name(&requests).send().await.unwrap();
+    let mut reads = tokio::task::JoinSet::new();
+    for s in shards.shards() {
+        let (k, stream, shard) = (kinesis.clone(), requests.clone(), s.shard_id().to_string());
+        reads.spawn(async move {
+            let it = k
+                .get_shard_iterator()
+                .stream_name(&stream)
+                .shard_id(&shard)
+                .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+                .send()
+                .await
+                .unwrap();
+            let mut iterator = it.shard_iterator().map(str::to_string);
+            let mut n = 0;
+            while let Some(i) = iterator {
+                let page = k.get_records().shard_iterator(i).limit(1000).send().await.unwrap();
+                n += page.records().len();
+                if page.millis_behind_latest() == Some(0) && page.records().is_empty() {
+                    break;
+                }
+                iterator = page.next_shard_iterator().map(str::to_string);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            n
+        });
+    }
+    let read: usize = reads.join_all().await.into_iter().sum();
+    let read_rate = read as f64 / t0.elapsed().as_secs_f64();
+
+    // Write ceiling: outputs of a 20-stop prediction's size, written as the worker writes.
+    let sample = route_optim::kinesis::encode(
+        route_optim::batch::answer(
+            &route_optim::solver::Engine::new(route_optim::solver::Backend::Simd),
+            &route_optim::solver::Budget::default(),
+            vec![route_optim::batch::Record {
+                parsed: route_optim::request::parse(&data[0]),
+                uuid: output_uuid(&arn, "0"),
+                source: None,
+            }],
+        )
+        .remove(0),
+    );
+    let outgoing: Vec<route_optim::kinesis::Outgoing> = (0..N)
+        .map(|k| route_optim::kinesis::Outgoing { partition_key: k.to_string(), data: sample.data.clone() })
+        .collect();
+    let writer = route_optim::kinesis::Writer::new(kinesis.clone(), &sink);
+    let t0 = Instant::now();
+    for chunk in outgoing.chunks(1000) {
+        assert_eq!(writer.put_all(chunk).await.failed(), 0);
+    }
+    let write_rate = N as f64 / t0.elapsed().as_secs_f64();
+
+    // The worker, from trim horizon until its checkpoint (written after the
+    // outputs) reaches every shard's last record; polling the file, not the
+    // emulator, so the measurement does not load it.
+    let mut last = HashMap::new();
+    for s in shards.shards() {
+        if let Some(r) = read_shard(&kinesis, &requests, s.shard_id()).await.last() {
+            last.insert(s.shard_id().to_string(), r.sequence_number().to_string());
+        }
+    }
+    let checkpoint = temp_checkpoint();
+    let t0 = Instant::now();
+    let worker = Worker::start(&requests, &predictions, &checkpoint, 1000);
+    loop {
+        let cp = Checkpoint::load(&checkpoint).unwrap_or_default();
+        if last.iter().all(|(s, seq)| cp.shards.get(s) == Some(seq)) {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(300), "worker too slow");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let worker_rate = N as f64 / t0.elapsed().as_secs_f64();
+    assert_eq!(worker.terminate().code(), Some(0));
+    let outputs = outputs_by_uuid(&kinesis, &predictions).await;
+    assert!(request_uuids(&kinesis, &requests, &arn).await.iter().all(|u| outputs.contains_key(u)));
+    println!(
+        "worker: {worker_rate:.0} records/s; emulator ceilings: read-only consumer {read_rate:.0} records/s, \
+         PutRecords of {} B outputs {write_rate:.0} records/s ({N} 20-stop requests, 4 shards)",
+        sample.data.len()
+    );
+}
