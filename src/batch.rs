@@ -1,7 +1,7 @@
 //! One batch of decoded records in, exactly one output per record out, in
 //! order: the path every front end (CLI, Lambda, worker) shares.
 
-use crate::output::{ErrorRecord, Output, Prediction, Source};
+use crate::output::{ErrorBody, ErrorRecord, Output, Prediction, Source};
 use crate::request::{Rejected, Request};
 use crate::solver::{Budget, Engine};
 use serde_json::Value;
@@ -13,8 +13,9 @@ pub struct Record {
     pub source: Option<Source>,
 }
 
-/// Solves the valid records together (`Engine::solve_batch`) and answers the
-/// rest with error records.
+/// Solves the valid records together (`Engine::solve_batch_isolated`) and
+/// answers the rest with error records; a record the solver fails on gets an
+/// `internal_error` record, and the others are still answered.
 pub fn answer(engine: &Engine, budget: &Budget, records: Vec<Record>) -> Vec<Output> {
     let mut problems = Vec::new();
     let mut slots: Vec<Slot> = Vec::with_capacity(records.len());
@@ -27,17 +28,24 @@ pub fn answer(engine: &Engine, budget: &Budget, records: Vec<Record>) -> Vec<Out
             Err(rejected) => slots.push(Slot::Done(Output::Error(ErrorRecord::new(r.uuid, &rejected, r.source)))),
         }
     }
-    let solutions = engine.solve_batch(&problems, budget);
+    let solutions = engine.solve_batch_isolated(&problems, budget);
     let mut solved = problems.into_iter().zip(solutions);
     slots
         .into_iter()
         .map(|slot| match slot {
             Slot::Done(out) => out,
-            Slot::Solve { id, names, uuid, source } => {
-                let (problem, sol) = solved.next().expect("one solution per problem");
-                let req = Request { id, names, problem };
-                Output::Prediction(Prediction::new(uuid, &req, &sol, source))
-            }
+            Slot::Solve { id, names, uuid, source } => match solved.next().expect("one solution per problem") {
+                (problem, Ok(sol)) => {
+                    let req = Request { id, names, problem };
+                    Output::Prediction(Prediction::new(uuid, &req, &sol, source))
+                }
+                (_, Err(panic)) => Output::Error(ErrorRecord {
+                    uuid,
+                    id,
+                    error: ErrorBody { code: "internal_error", message: format!("solver failed: {panic}") },
+                    source,
+                }),
+            },
         })
         .collect()
 }

@@ -11,7 +11,7 @@ use crate::output::{ErrorBody, ErrorRecord, Output};
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sdk_kinesis::Client;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// PutRecords limits.
 pub const MAX_RECORDS_PER_CALL: usize = 500;
@@ -82,8 +82,9 @@ impl Writer {
     }
 
     /// Writes every record, resending failed entries; never panics and never
-    /// returns early without saying which records are not written.
-    pub async fn put_all(&self, records: &[Outgoing]) -> WriteReport {
+    /// returns early without saying which records are not written. No resend
+    /// starts after `deadline` (the Lambda's invocation deadline).
+    pub async fn put_all(&self, records: &[Outgoing], deadline: Option<Instant>) -> WriteReport {
         let mut report = WriteReport { written: vec![false; records.len()], ..WriteReport::default() };
         let mut pending: Vec<usize> = (0..records.len()).collect();
         let mut rng = fastrand::Rng::new();
@@ -92,8 +93,12 @@ impl Writer {
                 break;
             }
             if attempt > 0 {
+                let pause = self.backoff(attempt, &mut rng);
+                if deadline.is_some_and(|d| Instant::now() + pause >= d) {
+                    break;
+                }
                 report.retried += pending.len();
-                tokio::time::sleep(self.backoff(attempt, &mut rng)).await;
+                tokio::time::sleep(pause).await;
             }
             let mut failed = Vec::new();
             for chunk in chunks(records, &pending) {

@@ -83,7 +83,9 @@ pub async fn handle(event: KinesisEvent, deadline: SystemTime, state: &State) ->
     let solve_ms = t0.elapsed().as_secs_f64() * 1e3;
 
     let t1 = Instant::now();
-    let report = state.writer.put_all(&outgoing).await;
+    // Stop resending a little before the invocation ends, so the partial
+    // response still reaches Lambda.
+    let report = state.writer.put_all(&outgoing, Some(t0 + remaining.saturating_sub(Duration::from_millis(100)))).await;
     let metrics = Metrics {
         records: outgoing.len(),
         error_records,

@@ -10,6 +10,12 @@ use std::time::Duration;
 
 /// Most points one request may hold.
 pub const MAX_POINTS: usize = 2_000_000;
+/// Longest `options.time_limit_ms`: one hour.
+pub const MAX_TIME_LIMIT_MS: f64 = 3_600_000.0;
+/// Longest string `id` echoed back (bytes).
+pub const MAX_ID_BYTES: usize = 256;
+/// Largest |x| or |y| for the euclidean metric (keeps distances finite in f32 lanes).
+pub const MAX_PLANAR: f64 = 1e9;
 
 /// A request exactly as it arrives: types checked by serde, nothing else.
 #[derive(Deserialize)]
@@ -114,8 +120,13 @@ pub fn parse(bytes: &[u8]) -> Result<Request, Rejected> {
         })
         .and_then(|raw| de.end().map(|_| raw).map_err(|e| RequestError::InvalidJson(e.to_string())))
         .map_err(|error| Rejected { id: id_of(bytes), error })?;
-    let id = raw.id.clone();
+    let id = raw.id.clone().filter(echoable);
     validate(raw).map_err(|error| Rejected { id, error })
+}
+
+/// Whether an `id` may be echoed in an error record: a number or a short string.
+fn echoable(id: &Value) -> bool {
+    id.is_number() || id.as_str().is_some_and(|s| s.len() <= MAX_ID_BYTES)
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -133,7 +144,7 @@ fn kind(v: &Value) -> &'static str {
 /// object with one.
 fn id_of(bytes: &[u8]) -> Option<Value> {
     match serde_json::from_slice::<Value>(bytes).ok()? {
-        Value::Object(mut m) => m.remove("id").filter(|v| v.is_string() || v.is_number()),
+        Value::Object(mut m) => m.remove("id").filter(echoable),
         _ => None,
     }
 }
@@ -143,6 +154,9 @@ pub fn validate(raw: RawRequest) -> Result<Request, RequestError> {
     if let Some(id) = &raw.id {
         if !(id.is_string() || id.is_number() || id.is_null()) {
             return Err(RequestError::invalid("id", "must be a string or a number"));
+        }
+        if id.as_str().is_some_and(|s| s.len() > MAX_ID_BYTES) {
+            return Err(RequestError::invalid("id", format!("longer than {MAX_ID_BYTES} bytes")));
         }
     }
     let opts = raw.options.unwrap_or_default();
@@ -172,6 +186,12 @@ pub fn validate(raw: RawRequest) -> Result<Request, RequestError> {
                     format!("{v} is not a finite number"),
                 ));
             }
+        }
+        if !metric.is_geographic() && p.iter().any(|v| v.abs() > MAX_PLANAR) {
+            return Err(RequestError::invalid(
+                format!("coordinates[{i}]"),
+                format!("{p:?} is outside ±{MAX_PLANAR:e}, the planar range"),
+            ));
         }
         if metric.is_geographic() {
             if !(-90.0..=90.0).contains(&p[0]) {
@@ -220,9 +240,14 @@ pub fn validate(raw: RawRequest) -> Result<Request, RequestError> {
     }
     let time_limit = match opts.time_limit_ms {
         None => None,
-        Some(ms) if ms.is_finite() && ms >= 0.0 => Some(Duration::from_secs_f64(ms / 1000.0)),
+        Some(ms) if ms.is_finite() && (0.0..=MAX_TIME_LIMIT_MS).contains(&ms) => {
+            Some(Duration::from_secs_f64(ms / 1000.0))
+        }
         Some(ms) => {
-            return Err(RequestError::invalid("options.time_limit_ms", format!("{ms} is not a non-negative number")))
+            return Err(RequestError::invalid(
+                "options.time_limit_ms",
+                format!("{ms} is not a number of milliseconds in [0, {MAX_TIME_LIMIT_MS}]"),
+            ))
         }
     };
     Ok(Request {
@@ -368,7 +393,24 @@ mod tests {
         let (m, _) = message(r#"{"coordinates": [[0, 0]], "options": {"roundtrip": true}}"#);
         assert!(m.starts_with("options.roundtrip: unknown field `roundtrip`, expected one of"), "{m}");
         let (m, _) = message(r#"{"coordinates": [[0, 0]], "options": {"time_limit_ms": -5}}"#);
-        assert_eq!(m, "options.time_limit_ms: -5 is not a non-negative number");
+        assert_eq!(m, "options.time_limit_ms: -5 is not a number of milliseconds in [0, 3600000]");
+        let (m, _) = message(r#"{"coordinates": [[0, 0]], "options": {"time_limit_ms": 1e300}}"#);
+        assert!(
+            m.starts_with("options.time_limit_ms: 1000")
+                && m.ends_with("is not a number of milliseconds in [0, 3600000]")
+        );
+    }
+
+    #[test]
+    fn ids_and_planar_ranges_are_bounded() {
+        let long = "x".repeat(MAX_ID_BYTES + 1);
+        let r = parse(format!(r#"{{"id": "{long}", "coordinates": [[0, 0]]}}"#).as_bytes()).unwrap_err();
+        assert_eq!(r.error.to_string(), "id: longer than 256 bytes");
+        assert_eq!(r.id, None, "a long id is not echoed");
+        let r = parse(br#"{"id": [1], "coordinates": [[0, 0]]}"#).unwrap_err();
+        assert_eq!(r.id, None, "an array id is not echoed");
+        let (m, _) = message(r#"{"coordinates": [[0, 1e200]], "options": {"metric": "euclidean"}}"#);
+        assert!(m.starts_with("coordinates[0]: [0.0, 1e200] is outside"), "{m}");
     }
 
     #[test]

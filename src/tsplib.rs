@@ -48,7 +48,11 @@ pub fn parse(text: &str) -> Result<Instance, TsplibError> {
             "NAME" => name = value.to_string(),
             "TYPE" if value != "TSP" => return Err(err(no, format!("TYPE {value} is not supported (only TSP)"))),
             "DIMENSION" => {
-                dim = Some(value.parse::<usize>().map_err(|_| err(no, format!("DIMENSION {value:?} is not a count")))?)
+                let n = value.parse::<usize>().map_err(|_| err(no, format!("DIMENSION {value:?} is not a count")))?;
+                if n > crate::request::MAX_POINTS {
+                    return Err(err(no, format!("DIMENSION {n} exceeds the limit of {}", crate::request::MAX_POINTS)));
+                }
+                dim = Some(n)
             }
             "EDGE_WEIGHT_TYPE" => {
                 metric = Some(Tsplib::from_name(value).ok_or_else(|| {

@@ -21,6 +21,7 @@ use aws_sdk_kinesis::Client;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
@@ -105,15 +106,32 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let summary = client.describe_stream_summary().stream_name(&config.request_stream).send().await?;
+    // The ARN names every output (UUID v5): without it they would not match the Lambda's.
     let arn = summary.stream_description_summary().map(|s| s.stream_arn().to_string()).unwrap_or_default();
+    anyhow::ensure!(!arn.is_empty(), "stream {} has no ARN", config.request_stream);
     let writer = Writer::new(client.clone(), &config.prediction_stream);
+    // `--start` applies on the very first start only; a checkpoint file is
+    // written now so that a restart reads untouched shards from the horizon.
+    let first_start = !config.checkpoint.exists();
     let mut checkpoint = Checkpoint::load(&config.checkpoint)?;
+    checkpoint.save(&config.checkpoint)?;
+    // Long solves end early when asked to stop.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut stop_watch = shutdown.clone();
+    let flag = Arc::clone(&cancel);
+    tokio::spawn(async move {
+        while stop_watch.changed().await.is_ok() {
+            if *stop_watch.borrow() {
+                flag.store(true, Ordering::Relaxed);
+            }
+        }
+    });
     let (tx, mut rx) = mpsc::channel::<Msg>(64);
     let lag: Lag = Arc::default();
     let mut readers = Readers {
         client: client.clone(),
         stream: config.request_stream.clone(),
-        start: config.start,
+        start: if first_start { config.start } else { StartPosition::TrimHorizon },
         tx,
         lag: lag.clone(),
         shutdown: shutdown.clone(),
@@ -164,7 +182,8 @@ pub async fn run(
             let done = std::mem::take(&mut batch);
             let n = done.len();
             let t0 = Instant::now();
-            let latest = write_batch(&engine, &writer, &arn, done, &shutdown).await?;
+            let budget = Budget { cancel: Some(Arc::clone(&cancel)), ..Budget::default() };
+            let latest = write_batch(&engine, &budget, &writer, &arn, done, &shutdown).await?;
             stats.add(n, t0.elapsed());
             checkpoint.shards.extend(latest);
             for shard in ends.drain(..) {
@@ -191,6 +210,7 @@ pub async fn run(
 /// is never checkpointed unwritten. Gives up only when asked to stop.
 async fn write_batch(
     engine: &Engine,
+    budget: &Budget,
     writer: &Writer,
     arn: &str,
     batch: Vec<(String, aws_sdk_kinesis::types::Record)>,
@@ -209,14 +229,14 @@ async fn write_batch(
             }
         })
         .collect();
-    let engine = *engine;
+    let (engine, budget) = (*engine, budget.clone());
     let outgoing = tokio::task::spawn_blocking(move || {
-        batch::answer(&engine, &Budget::default(), records).into_iter().map(encode).collect::<Vec<_>>()
+        batch::answer(&engine, &budget, records).into_iter().map(encode).collect::<Vec<_>>()
     })
     .await?;
     let mut pending = outgoing;
     loop {
-        let report = writer.put_all(&pending).await;
+        let report = writer.put_all(&pending, None).await;
         pending = pending.into_iter().zip(report.written).filter(|(_, w)| !w).map(|(o, _)| o).collect();
         if pending.is_empty() {
             return Ok(latest);
@@ -284,11 +304,17 @@ impl Readers {
     fn spawn_ready(&mut self, checkpoint: &Checkpoint, shards: &[Shard]) {
         for shard in ready_shards(shards, checkpoint) {
             if self.running.insert(shard.clone()) {
+                // A child shard holds only records written after its parent
+                // closed: all of them are needed, whatever `--start` says.
+                let child = shards
+                    .iter()
+                    .find(|s| s.shard_id() == shard)
+                    .is_some_and(|s| s.parent_shard_id().is_some() || s.adjacent_parent_shard_id().is_some());
                 let reader = Reader {
                     client: self.client.clone(),
                     stream: self.stream.clone(),
                     after: checkpoint.shards.get(&shard).cloned(),
-                    start: self.start,
+                    start: if child { StartPosition::TrimHorizon } else { self.start },
                     shard,
                     tx: self.tx.clone(),
                     lag: self.lag.clone(),
@@ -348,7 +374,7 @@ impl Reader {
                 }
             }
             let it = iterator.take().unwrap_or_default();
-            match self.client.get_records().shard_iterator(it).limit(1000).send().await {
+            match self.client.get_records().shard_iterator(&it).limit(1000).send().await {
                 Ok(page) => {
                     if let Some(ms) = page.millis_behind_latest() {
                         self.lag.lock().expect("lag lock").insert(self.shard.clone(), ms);
@@ -371,16 +397,20 @@ impl Reader {
                     }
                 }
                 Err(e) => {
+                    // Keep the iterator (and so the position) unless it expired:
+                    // then a new one is taken after the last record read.
                     let service = e.as_service_error();
-                    if service.is_some_and(|s| s.is_provisioned_throughput_exceeded_exception()) {
-                        pause = (pause * 2).min(THROTTLED_MAX);
-                    } else if service.is_some_and(|s| s.is_expired_iterator_exception()) {
+                    if service.is_some_and(|s| s.is_expired_iterator_exception()) {
                         tracing::info!(shard = %self.shard, "iterator expired; getting a new one");
                     } else {
-                        tracing::warn!(shard = %self.shard, error = %aws_sdk_kinesis::error::DisplayErrorContext(&e), "GetRecords failed");
-                        pause = IDLE_MAX;
+                        iterator = Some(it);
+                        if service.is_some_and(|s| s.is_provisioned_throughput_exceeded_exception()) {
+                            pause = (pause * 2).min(THROTTLED_MAX);
+                        } else {
+                            tracing::warn!(shard = %self.shard, error = %aws_sdk_kinesis::error::DisplayErrorContext(&e), "GetRecords failed");
+                            pause = IDLE_MAX;
+                        }
                     }
-                    // iterator stays None: re-acquired after the last record read.
                 }
             }
             self.sleep(pause).await;

@@ -443,3 +443,30 @@ fn coordinates_are_echoed_exactly() {
         .collect();
     assert!(changed.is_empty(), "{} of {} points changed, e.g. {}", changed.len(), points.len(), changed[0]);
 }
+
+#[test]
+fn ctrl_c_ends_the_search_and_writes_the_best_tour() {
+    // A 3000-point request with a 60 s limit, interrupted after a second:
+    // the process must answer with a valid tour long before the limit.
+    let mut rng = fastrand::Rng::with_seed(9);
+    let coords: Vec<[f64; 2]> = (0..3000).map(|_| [30.0 + rng.f64() * 15.0, -120.0 + rng.f64() * 40.0]).collect();
+    let body = serde_json::json!({ "coordinates": coords }).to_string();
+    let mut child = Command::new(BIN)
+        .args(["solve", "--time-limit", "60", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let t0 = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(t0.elapsed().as_secs_f64() < 20.0, "the search did not stop on Ctrl-C");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    let v = json(&stdout(&out));
+    check_prediction(&v, None, &coords, true);
+    assert!(v["solver"]["ms"].as_f64().unwrap() < 20_000.0);
+}

@@ -272,7 +272,7 @@ async fn bench_worker_throughput() {
     let writer = route_optim::kinesis::Writer::new(kinesis.clone(), &sink);
     let t0 = Instant::now();
     for chunk in outgoing.chunks(1000) {
-        assert_eq!(writer.put_all(chunk).await.failed(), 0);
+        assert_eq!(writer.put_all(chunk, None).await.failed(), 0);
     }
     let write_rate = N as f64 / t0.elapsed().as_secs_f64();
 

@@ -14,6 +14,8 @@ use serde_json::{json, Value};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// NDJSON lines solved together, at most.
@@ -61,11 +63,23 @@ pub fn parse_seconds(s: &str) -> Result<Duration, String> {
 pub fn run(args: SolveArgs) -> anyhow::Result<()> {
     let engine = super::engine(args.backend.as_deref())?;
     let bar = Bar::new();
+    // Ctrl-C ends the searches and writes the best tours found so far; no
+    // further input is read. A second Ctrl-C quits at once.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("route-optim: interrupted; writing the best tours found so far (Ctrl-C again to quit)");
+    })
+    .context("installing the Ctrl-C handler")?;
     let budget = Budget {
         time_limit: args.time_limit,
         kicks: args.iterations,
         seed: args.seed,
         progress: Some(bar.solve_callback()),
+        cancel: Some(cancel),
         ..Budget::default()
     };
     let name = if args.input == "-" { "standard input".to_string() } else { args.input.clone() };
@@ -171,7 +185,8 @@ fn solve_ndjson(
             bar.records(done);
             (lines, bytes) = (Vec::new(), 0);
         }
-        if n == 0 {
+        let interrupted = budget.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed));
+        if n == 0 || interrupted {
             return Ok(());
         }
     }

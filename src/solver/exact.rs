@@ -5,7 +5,7 @@
 
 use wide::f64x4;
 
-/// Largest instance solved exactly (2^11 · 11 states, ~60k relaxations).
+/// Largest instance solved exactly (2^11 · 11 states, ~120k relaxations).
 pub const EXACT_MAX_N: usize = 12;
 
 /// The shortest tour (`round_trip`) or path through all `n` nodes that starts

@@ -1,5 +1,5 @@
-//! 2-opt + Or-opt local search over neighbour lists, and the iterated local
-//! search (Or-opt ILS) that runs it until the budget ends.
+//! 3-opt (sequential, LK depth 3) + Or-opt local search over neighbour lists,
+//! and the iterated local search that runs it until the budget ends.
 //!
 //! Moves are found from an active queue of nodes (don't-look bits: a node
 //! leaves the queue when no improving move starts at it, and comes back when
@@ -106,7 +106,7 @@ impl<'a, D: Dist> Search<'a, D> {
         }
     }
 
-    /// Runs 2-opt and Or-opt from the queued nodes until none improves.
+    /// Runs 3-opt and Or-opt from the queued nodes until none improves.
     pub fn optimize(&mut self) {
         if self.tour.len() < 5 {
             self.queue.clear();

@@ -2,8 +2,8 @@
 //!
 //! By size: Held–Karp for n ≤ 12 (proved optimal); a full f32 matrix up to
 //! [`MATRIX_MAX_N`]; above it distances on the fly from the points. Every
-//! heuristic solve is greedy edge → 2-opt + Or-opt → Or-opt ILS (see
-//! [`local`]). Open paths become tours through a dummy node whose edges to the
+//! heuristic solve is greedy edge → 3-opt (LK depth 3) + Or-opt → iterated
+//! local search (see [`local`]). Open paths become tours through a dummy node whose edges to the
 //! fixed ends are pinned. Reported lengths are recomputed in f64 by the
 //! scalar metric, whatever the search used.
 
@@ -219,6 +219,23 @@ impl Engine {
         problems.par_iter().map(|p| self.solve(p, budget)).collect()
     }
 
+    /// [`Engine::solve_batch`] for stream front ends: a problem whose solve
+    /// panics (a bug) yields `Err` with the panic's message, and the rest of
+    /// the batch is still answered.
+    pub fn solve_batch_isolated(&self, problems: &[Problem], budget: &Budget) -> Vec<Result<Solution, String>> {
+        problems
+            .par_iter()
+            .map(|p| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.solve(p, budget))).map_err(|e| {
+                    e.downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_else(|| "panic".into())
+                })
+            })
+            .collect()
+    }
+
     /// Solves one problem. A path whose `end` equals its `start` is solved
     /// as the round trip it is.
     pub fn solve(&self, p: &Problem, budget: &Budget) -> Solution {
@@ -314,7 +331,8 @@ impl<'a> Limits<'a> {
             (None, Some(_)) => None,
             (None, None) => Some(default_time_limit(p.points.len())),
         };
-        let own = limit.map(|l| t0 + l);
+        // A limit past the end of time (the CLI accepts any seconds) is no limit.
+        let own = limit.and_then(|l| t0.checked_add(l));
         let deadline = match (own, budget.deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

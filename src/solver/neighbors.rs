@@ -65,7 +65,7 @@ impl Neighbors {
         }
         let emb: Vec<[f64; 3]> = points.par_iter().map(|&p| metric.embed(p)).collect();
         let tree: ImmutableKdTree<f64, 3> = ImmutableKdTree::new_from_slice(&emb);
-        // Ask for a few extra: duplicates of a point may crowd out the point itself.
+        // One extra: the point itself is its own nearest.
         let want = NonZero::new(k + 1).expect("k + 1 > 0");
         let rows = (0..n)
             .into_par_iter()
