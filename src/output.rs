@@ -13,6 +13,11 @@ pub struct Source {
     pub sequence_number: String,
 }
 
+/// A duration as milliseconds with microsecond resolution, as outputs report it.
+pub fn millis(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct SolverInfo {
     pub backend: &'static str,
@@ -59,7 +64,7 @@ impl Prediction {
             distance_km: sol.length,
             legs_km: sol.legs.clone(),
             optimal: sol.optimal,
-            solver: SolverInfo { backend: sol.backend, ms: Some((sol.elapsed.as_secs_f64() * 1e6).round() / 1e3) },
+            solver: SolverInfo { backend: sol.backend, ms: Some(millis(sol.elapsed)) },
             source,
         }
     }

@@ -94,7 +94,7 @@ pub struct Rejected {
 
 /// Decodes and validates one record.
 pub fn parse(bytes: &[u8]) -> Result<Request, Rejected> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let bytes = strip_bom(bytes);
     // serde also reads a struct from a sequence; a request is only an object.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         let error = match serde_json::from_slice::<Value>(bytes) {
@@ -122,6 +122,11 @@ pub fn parse(bytes: &[u8]) -> Result<Request, Rejected> {
         .map_err(|error| Rejected { id: id_of(bytes), error })?;
     let id = raw.id.clone().filter(echoable);
     validate(raw).map_err(|error| Rejected { id, error })
+}
+
+/// Drops a UTF-8 byte-order mark, as some Windows editors write.
+pub fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }
 
 /// Whether an `id` may be echoed in an error record: a number or a short string.

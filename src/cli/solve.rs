@@ -5,7 +5,7 @@ use super::progress::Bar;
 use anyhow::{bail, Context};
 use rayon::prelude::*;
 use route_optim::batch::{self, Record};
-use route_optim::output::Output;
+use route_optim::output::{millis, Output};
 use route_optim::request;
 use route_optim::solver::{Budget, Engine, Problem};
 use route_optim::tsplib;
@@ -132,19 +132,16 @@ fn solve_document(
 ) -> anyhow::Result<()> {
     let mut bytes = Vec::new();
     input.read_to_end(&mut bytes).with_context(|| format!("cannot read {name}"))?;
-    // A UTF-8 byte-order mark, as some Windows editors write.
-    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        bytes = rest.to_vec();
-    }
+    let bytes = request::strip_bom(&bytes);
     let is_array = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     let rendered = if is_array {
         let items: Vec<&RawValue> =
-            serde_json::from_slice(&bytes).with_context(|| format!("{name} is not a JSON array of requests"))?;
+            serde_json::from_slice(bytes).with_context(|| format!("{name} is not a JSON array of requests"))?;
         let records = items.into_par_iter().map(|raw| record(raw.get().as_bytes())).collect();
         let outputs = batch::answer(engine, budget, records);
         Value::Array(outputs.iter().map(|o| render_value(o, format)).collect())
     } else {
-        let outputs = batch::answer(engine, budget, vec![record(&bytes)]);
+        let outputs = batch::answer(engine, budget, vec![record(bytes)]);
         render_value(&outputs[0], format)
     };
     serde_json::to_writer_pretty(&mut *out, &rendered).context("writing the output")?;
@@ -214,7 +211,7 @@ fn solve_tsplib(
         "order": sol.order,
         "length": sol.length.round() as i64,
         "optimal": sol.optimal,
-        "solver": {"backend": sol.backend, "ms": (sol.elapsed.as_secs_f64() * 1e6).round() / 1e3, "kicks": sol.kicks},
+        "solver": {"backend": sol.backend, "ms": millis(sol.elapsed), "kicks": sol.kicks},
     });
     serde_json::to_writer(&mut *out, &result).context("writing the output")?;
     writeln!(out).context("writing the output")
