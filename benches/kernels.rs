@@ -1,6 +1,10 @@
 //! Kernel benchmarks: distance matrices (scalar vs SIMD), one local-search
 //! pass from the greedy-edge tour, and the end-to-end cost of a small solve.
 //!
+//! `gpu_matrix` and `gpu_batch` put the backend in the benchmark id
+//! (`cpu-simd-avx2` vs `gpu-vulkan`); without an adapter only the CPU runs.
+//! On lavapipe the GPU rows only show that the path runs.
+//!
 //! `cargo bench --bench kernels` (add `-- --quick` for a fast smoke run).
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
@@ -137,5 +141,64 @@ fn lambda_batch(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, distance_matrix, local_search, solve_small, lambda_batch);
+/// This machine's GPU, if any.
+fn gpu() -> Option<std::sync::Arc<route_optim::gpu::Gpu>> {
+    route_optim::gpu::Gpu::probe().ok().map(std::sync::Arc::new)
+}
+
+fn gpu_matrix(c: &mut Criterion) {
+    let gpu = gpu();
+    let mut group = c.benchmark_group("gpu_matrix");
+    group.warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3)).sample_size(10);
+    for n in [1000usize, 4000] {
+        let pts = geo_points(0xd157, n);
+        group.throughput(Throughput::Elements((n * n) as u64));
+        group.bench_with_input(BenchmarkId::new(simd_backend_name(), n), &pts, |b, pts| {
+            b.iter(|| DistMatrix::simd(Metric::Haversine, black_box(pts)))
+        });
+        if let Some(g) = &gpu {
+            group.bench_with_input(BenchmarkId::new(g.name(), n), &pts, |b, pts| {
+                b.iter(|| g.distance_matrix(Metric::Haversine, black_box(pts)).expect("gpu matrix"))
+            });
+        }
+    }
+    // The kernel alone (no transfer back), in bytes written per second: the
+    // figure to compare with the card's memory bandwidth.
+    if let Some(g) = &gpu {
+        let n = 20_000usize;
+        let pts = geo_points(0xd157, n);
+        if let Ok(dm) = g.matrix_on_device(Metric::Haversine, &pts, u64::MAX) {
+            group.throughput(Throughput::Bytes((n * n.div_ceil(8) * 8 * 4) as u64));
+            group.bench_function(BenchmarkId::new(format!("{}-kernel-only", g.name()), n), |b| {
+                b.iter(|| dm.compute(g).expect("gpu matrix"))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn gpu_batch(c: &mut Criterion) {
+    let gpu = gpu();
+    let mut group = c.benchmark_group("gpu_batch");
+    group.warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(5)).sample_size(10);
+    let budget = Budget { kicks: Some(100), ..Default::default() };
+    for count in [64usize, 1000] {
+        let problems: Vec<Problem> =
+            (0..count).map(|k| Problem::round_trip(plane_points(k as u64, 100), Metric::Euclidean)).collect();
+        group.throughput(Throughput::Elements(count as u64));
+        let cpu = Engine::new(Backend::Simd);
+        group.bench_with_input(BenchmarkId::new(simd_backend_name(), count), &problems, |b, p| {
+            b.iter(|| cpu.solve_batch(black_box(p), &budget))
+        });
+        if let Some(g) = &gpu {
+            let engine = Engine::with_gpu(std::sync::Arc::clone(g));
+            group.bench_with_input(BenchmarkId::new(g.name(), count), &problems, |b, p| {
+                b.iter(|| engine.solve_batch(black_box(p), &budget))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, distance_matrix, local_search, solve_small, lambda_batch, gpu_matrix, gpu_batch);
 criterion_main!(benches);

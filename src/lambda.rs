@@ -77,7 +77,7 @@ pub async fn handle(event: KinesisEvent, deadline: SystemTime, state: &State) ->
     let remaining = deadline.duration_since(SystemTime::now()).unwrap_or_default();
     let budget = Budget { deadline: Some(t0 + remaining - write_margin(remaining)), ..Budget::default() };
     let sequence: Vec<String> = event.records.iter().map(|r| r.kinesis.sequence_number.clone()).collect();
-    let engine = state.engine;
+    let engine = state.engine.clone();
     let (outgoing, error_records) =
         tokio::task::spawn_blocking(move || answer(event, &engine, &budget)).await.expect("the solver does not panic");
     let solve_ms = t0.elapsed().as_secs_f64() * 1e3;

@@ -5,6 +5,7 @@
 //! a prediction or an error record each ([`output`]).
 
 pub mod batch;
+pub mod gpu;
 pub mod kinesis;
 pub mod lambda;
 pub mod matrix;

@@ -22,6 +22,8 @@ enum Command {
     Worker(cli::worker::WorkerArgs),
     /// Write random requests (uniform over the contiguous US).
     Gen(cli::gen::GenArgs),
+    /// The GPU adapter found (if any) and the backend `solve` would use.
+    Info,
     /// Quality and speed suites.
     #[command(subcommand)]
     Bench(cli::bench::BenchCommand),
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Command::Gen(g) => cli::gen::run(g),
         Command::Worker(w) => cli::worker::run(w),
         Command::Bench(b) => cli::bench::run(b),
+        Command::Info => cli::info::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

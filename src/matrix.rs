@@ -19,9 +19,19 @@ pub struct DistMatrix {
 }
 
 impl DistMatrix {
-    fn zeroed(n: usize) -> DistMatrix {
+    pub(crate) fn zeroed(n: usize) -> DistMatrix {
         let stride = n.div_ceil(LANES) * LANES;
         DistMatrix { n, stride, data: vec![0.0; n * stride] }
+    }
+
+    /// Floats per row, padding included (a multiple of 8).
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+
+    /// All rows with their padding, for kernels that fill the matrix.
+    pub(crate) fn data_mut(&mut self) -> &mut [f32] {
+        &mut self.data
     }
 
     pub fn n(&self) -> usize {
@@ -87,6 +97,32 @@ pub fn simd_backend_name() -> &'static str {
     }
 }
 
+/// Each point's vector (the unit vector for haversine, the centred plane
+/// point for euclidean) as f32 `hi + lo` per coordinate, structure of arrays.
+/// The GPU kernel takes the same split. Returns whether it is a sphere.
+pub(crate) fn split(metric: Metric, points: &[[f64; 2]]) -> (bool, [Vec<f32>; 3], [Vec<f32>; 3]) {
+    let sphere = metric.embedding() == Embedding::Sphere;
+    // Centre planar data so large offsets do not eat the mantissa.
+    let centre = if sphere || points.is_empty() {
+        [0.0; 2]
+    } else {
+        let n = points.len() as f64;
+        let s = points.iter().fold([0.0, 0.0], |s, p| [s[0] + p[0], s[1] + p[1]]);
+        [s[0] / n, s[1] / n]
+    };
+    let mut hi: [Vec<f32>; 3] = Default::default();
+    let mut lo: [Vec<f32>; 3] = Default::default();
+    for p in points {
+        let v = if sphere { metric.embed(*p) } else { [p[0] - centre[0], p[1] - centre[1], 0.0] };
+        for k in 0..3 {
+            let h = v[k] as f32;
+            hi[k].push(h);
+            lo[k].push((v[k] - h as f64) as f32);
+        }
+    }
+    (sphere, hi, lo)
+}
+
 /// Points in structure-of-arrays form, each coordinate split into an f32
 /// high part and an f32 low part (`x ≈ hi + lo`). The difference of two close
 /// points is then `(hi_q − hi_p) + (lo_q − lo_p)`, whose first term is exact
@@ -103,25 +139,7 @@ struct Lanes {
 
 impl Lanes {
     fn new(metric: Metric, points: &[[f64; 2]], stride: usize) -> Lanes {
-        let sphere = metric.embedding() == Embedding::Sphere;
-        // Centre planar data so large offsets do not eat the mantissa.
-        let centre = if sphere {
-            [0.0; 2]
-        } else {
-            let n = points.len() as f64;
-            let s = points.iter().fold([0.0, 0.0], |s, p| [s[0] + p[0], s[1] + p[1]]);
-            [s[0] / n, s[1] / n]
-        };
-        let mut hi_s: [Vec<f32>; 3] = Default::default();
-        let mut lo_s: [Vec<f32>; 3] = Default::default();
-        for p in points {
-            let v = if sphere { metric.embed(*p) } else { [p[0] - centre[0], p[1] - centre[1], 0.0] };
-            for k in 0..3 {
-                let h = v[k] as f32;
-                hi_s[k].push(h);
-                lo_s[k].push((v[k] - h as f64) as f32);
-            }
-        }
+        let (sphere, hi_s, lo_s) = split(metric, points);
         let pack = |s: &Vec<f32>| -> Vec<f32x8> {
             let mut padded = s.clone();
             padded.resize(stride, 0.0);

@@ -229,7 +229,7 @@ async fn write_batch(
             }
         })
         .collect();
-    let (engine, budget) = (*engine, budget.clone());
+    let (engine, budget) = (engine.clone(), budget.clone());
     let outgoing = tokio::task::spawn_blocking(move || {
         batch::answer(&engine, &budget, records).into_iter().map(encode).collect::<Vec<_>>()
     })

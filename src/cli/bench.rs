@@ -1,7 +1,10 @@
 //! `route-optim bench tsplib DIR`: quality and speed against known optima.
+//! `route-optim bench batch`: a batch of random small round trips, end to
+//! end through `solve_batch` on the chosen backend, against long CPU runs.
 
 use anyhow::Context;
-use route_optim::solver::{Budget, Problem};
+use route_optim::metric::Metric;
+use route_optim::solver::{Backend, Budget, Engine, Problem};
 use route_optim::tsplib;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -11,6 +14,36 @@ use std::time::{Duration, Instant};
 pub enum BenchCommand {
     /// Solve every DIR/*.tsp listed in DIR/solutions (`name : optimum`), smallest first.
     Tsplib(TsplibArgs),
+    /// Random round trips solved as one batch: wall time, and the mean gap to
+    /// long CPU runs (the best known tours) on the first --reference ones.
+    Batch(BatchArgs),
+}
+
+#[derive(clap::Args)]
+pub struct BatchArgs {
+    /// Stops per request.
+    #[arg(long, default_value_t = 100)]
+    stops: usize,
+    /// Requests in the batch.
+    #[arg(long, default_value_t = 10_000)]
+    count: usize,
+    /// Requests whose gap is measured against a long CPU run.
+    #[arg(long, default_value_t = 1000)]
+    reference: usize,
+    /// Kicks per reference run (CPU, LK depth 3).
+    #[arg(long, default_value_t = 5000)]
+    reference_kicks: u64,
+    /// Kick rounds per request (default: the engine's own budget).
+    #[arg(long)]
+    iterations: Option<u64>,
+    /// Points uniform in the unit square (euclidean) instead of lat/lon
+    /// uniform over the contiguous US (haversine).
+    #[arg(long)]
+    plane: bool,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long)]
+    backend: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -37,7 +70,53 @@ pub struct TsplibArgs {
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Tsplib(a) => tsplib_suite(a),
+        BenchCommand::Batch(a) => batch_suite(a),
     }
+}
+
+fn batch_suite(a: BatchArgs) -> anyhow::Result<()> {
+    let engine = super::engine(a.backend.as_deref())?;
+    let mut rng = fastrand::Rng::with_seed(a.seed);
+    let problems: Vec<Problem> = (0..a.count)
+        .map(|_| {
+            let (metric, pts) = if a.plane {
+                (Metric::Euclidean, (0..a.stops).map(|_| [rng.f64(), rng.f64()]).collect())
+            } else {
+                (
+                    Metric::Haversine,
+                    (0..a.stops).map(|_| [25.0 + rng.f64() * 24.0, -124.0 + rng.f64() * 57.0]).collect(),
+                )
+            };
+            Problem::round_trip(pts, metric)
+        })
+        .collect();
+    let budget = Budget { kicks: a.iterations, ..Budget::default() };
+    let t = Instant::now();
+    let solutions = engine.solve_batch(&problems, &budget);
+    let wall = t.elapsed().as_secs_f64();
+    let backends: std::collections::BTreeSet<&str> = solutions.iter().map(|s| s.backend).collect();
+    println!(
+        "{} requests x {} stops: {wall:.3} s end to end ({:.0} requests/s) on {backends:?}",
+        a.count,
+        a.stops,
+        a.count as f64 / wall
+    );
+    let r = a.reference.min(a.count);
+    if r > 0 {
+        let long = Budget { kicks: Some(a.reference_kicks), ..Budget::default() };
+        let best = Engine::new(Backend::Simd).solve_batch(&problems[..r], &long);
+        let gaps: Vec<f64> =
+            solutions.iter().zip(&best).map(|(s, b)| 100.0 * (s.length - b.length.min(s.length)) / b.length).collect();
+        let mean = gaps.iter().sum::<f64>() / r as f64;
+        let at_best = gaps.iter().filter(|&&g| g < 1e-6).count();
+        println!(
+            "gap to {} CPU kicks on the first {r}: mean {mean:.4}%, max {:.3}%, at the best known {:.1}%",
+            a.reference_kicks,
+            gaps.iter().cloned().fold(0.0, f64::max),
+            100.0 * at_best as f64 / r as f64
+        );
+    }
+    Ok(())
 }
 
 fn tsplib_suite(a: TsplibArgs) -> anyhow::Result<()> {

@@ -21,7 +21,7 @@ pub fn run() -> anyhow::Result<()> {
             writer: Writer::new(aws_sdk_kinesis::Client::new(&config), stream),
             function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default(),
         };
-        tracing::info!(backend = engine.backend().name(), stream = state.writer.stream(), "ready");
+        tracing::info!(backend = state.engine.backend().name(), stream = state.writer.stream(), "ready");
         let state = &state;
         lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| async move {
             let (response, metrics) = handle(event.payload, event.context.deadline(), state).await;

@@ -43,7 +43,8 @@ pub struct SolveArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
-    /// Backend (cpu, scalar); default from ROUTE_OPTIM_BACKEND, else cpu.
+    /// Backend: cpu, gpu or scalar; default from ROUTE_OPTIM_BACKEND, else automatic
+    /// (the GPU for batches of small round trips when an adapter exists).
     #[arg(long)]
     backend: Option<String>,
 }

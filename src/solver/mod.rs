@@ -6,6 +6,12 @@
 //! local search (see [`local`]). Open paths become tours through a dummy node whose edges to the
 //! fixed ends are pinned. Reported lengths are recomputed in f64 by the
 //! scalar metric, whatever the search used.
+//!
+//! With a GPU ([`crate::gpu`]), batches of small round trips go to the
+//! `two_opt.wgsl` local search; any GPU failure sends that batch back to the
+//! CPU with one warning. Matrices stay on the CPU: with the transfer back,
+//! `distance.wgsl` took 83 ms for 4000 points on an H100 where 16 cores
+//! took 8 ms (BENCHMARKS.md).
 
 mod coincident;
 pub mod construct;
@@ -15,6 +21,7 @@ pub mod neighbors;
 pub mod reference;
 mod tour;
 
+use crate::gpu::{self, Gpu, SmallInstance, GPU_MAX_N};
 use crate::matrix::{simd_backend_name, DistMatrix};
 use crate::metric::{chord_km, tour_legs, Metric};
 use neighbors::Neighbors;
@@ -165,13 +172,15 @@ pub struct Solution {
     pub kicks: u64,
 }
 
-/// How matrices are built.
+/// Where the work runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     /// The scalar f64 reference.
     Scalar,
     /// `wide` SIMD lanes + rayon.
     Simd,
+    /// wgpu compute shaders, with the SIMD CPU path for what they do not take.
+    Gpu,
 }
 
 impl Backend {
@@ -179,61 +188,142 @@ impl Backend {
         match self {
             Backend::Scalar => "cpu-scalar",
             Backend::Simd => simd_backend_name(),
+            Backend::Gpu => "gpu",
         }
     }
 
-    /// `cpu` or `scalar` (`gpu` once the GPU backend exists).
-    pub fn from_name(name: &str) -> Result<Backend, String> {
+    /// `cpu`, `gpu` or `scalar`; empty means automatic (`None`): the GPU
+    /// when an adapter exists and a batch is worth it, else the CPU.
+    pub fn from_name(name: &str) -> Result<Option<Backend>, String> {
         match name {
-            "" | "cpu" => Ok(Backend::Simd),
-            "scalar" => Ok(Backend::Scalar),
-            "gpu" => Err("backend gpu: this build has no GPU backend".into()),
+            "" | "auto" => Ok(None),
+            "cpu" => Ok(Some(Backend::Simd)),
+            "scalar" => Ok(Some(Backend::Scalar)),
+            "gpu" => Ok(Some(Backend::Gpu)),
             other => Err(format!("backend {other:?}: expected cpu, gpu or scalar")),
         }
     }
 
-    /// `ROUTE_OPTIM_BACKEND`, `cpu` when unset.
-    pub fn from_env() -> Result<Backend, String> {
+    /// `ROUTE_OPTIM_BACKEND`, automatic when unset.
+    pub fn from_env() -> Result<Option<Backend>, String> {
         Backend::from_name(&std::env::var("ROUTE_OPTIM_BACKEND").unwrap_or_default())
             .map_err(|e| format!("ROUTE_OPTIM_BACKEND: {e}"))
     }
 }
 
+/// Eligible problems in a batch from which an automatic engine probes for
+/// and uses the GPU. Measured on an H100 host (BENCHMARKS.md, "GPU"): at 20
+/// stops its 16 cores beat the GPU up to 1024 requests (52k/s vs 44k/s),
+/// and at 100 stops the two are level by 1000; so only very large batches
+/// go to the GPU unless it is asked for.
+pub const GPU_MIN_BATCH: usize = 4096;
+/// Kick rounds per GPU instance when the budget gives no count; the search
+/// also ends after [`default_stall`] rounds without a better tour.
+pub const GPU_DEFAULT_ROUNDS: u32 = 2000;
+
+#[derive(Clone)]
+enum GpuUse {
+    Never,
+    /// Probe once ([`gpu::shared`]) when there is work worth it.
+    Auto,
+    /// This device, for every batch.
+    Given(Arc<Gpu>),
+}
+
 /// The solver with its backend, built once per process and shared.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone)]
 pub struct Engine {
     backend: Backend,
+    gpu: GpuUse,
 }
 
 impl Engine {
+    /// A CPU engine (`Scalar`, `Simd`), or for `Gpu` an automatic one: the
+    /// GPU when an adapter exists, else the SIMD CPU path.
     pub fn new(backend: Backend) -> Engine {
-        Engine { backend }
+        match backend {
+            Backend::Gpu => Engine { backend: Backend::Simd, gpu: GpuUse::Auto },
+            b => Engine { backend: b, gpu: GpuUse::Never },
+        }
     }
 
+    /// An engine that sends every eligible batch to `gpu`.
+    pub fn with_gpu(gpu: Arc<Gpu>) -> Engine {
+        Engine { backend: Backend::Gpu, gpu: GpuUse::Given(gpu) }
+    }
+
+    /// The engine for a backend choice ([`Backend::from_name`]): `None` is
+    /// automatic; `Some(Gpu)` requires an adapter.
+    pub fn choose(choice: Option<Backend>) -> Result<Engine, gpu::GpuError> {
+        match choice {
+            None => Ok(Engine::new(Backend::Gpu)),
+            Some(Backend::Gpu) => Ok(Engine::with_gpu(Arc::new(Gpu::probe()?))),
+            Some(b) => Ok(Engine::new(b)),
+        }
+    }
+
+    /// What the engine runs on: `Gpu` once it has a device.
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    /// Solves many problems in parallel (rayon), outputs in input order.
+    /// The device this engine would use for `work` eligible problems.
+    pub fn gpu_for(&self, work: usize) -> Option<Arc<Gpu>> {
+        match &self.gpu {
+            GpuUse::Never => None,
+            GpuUse::Given(g) => Some(Arc::clone(g)),
+            GpuUse::Auto => (work >= GPU_MIN_BATCH).then(gpu::shared).flatten(),
+        }
+    }
+
+    /// Solves many problems in parallel (rayon; small round trips on the GPU
+    /// when there is one), outputs in input order.
     pub fn solve_batch(&self, problems: &[Problem], budget: &Budget) -> Vec<Solution> {
-        problems.par_iter().map(|p| self.solve(p, budget)).collect()
+        let on_gpu = self.gpu_batch(problems, budget);
+        problems.par_iter().zip(on_gpu).map(|(p, g)| g.unwrap_or_else(|| self.solve(p, budget))).collect()
     }
 
     /// [`Engine::solve_batch`] for stream front ends: a problem whose solve
     /// panics (a bug) yields `Err` with the panic's message, and the rest of
     /// the batch is still answered.
     pub fn solve_batch_isolated(&self, problems: &[Problem], budget: &Budget) -> Vec<Result<Solution, String>> {
+        let on_gpu = catch(|| self.gpu_batch(problems, budget)).unwrap_or_else(|e| {
+            tracing::warn!("GPU batch panicked ({e}); solving it on the CPU");
+            vec![None; problems.len()]
+        });
         problems
             .par_iter()
-            .map(|p| {
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.solve(p, budget))).map_err(|e| {
-                    e.downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_else(|| "panic".into())
-                })
+            .zip(on_gpu)
+            .map(|(p, g)| match g {
+                Some(s) => Ok(s),
+                None => catch(|| self.solve(p, budget)),
             })
             .collect()
+    }
+
+    /// The problems of the batch the GPU solved (`None` for the rest): small
+    /// round trips under haversine or euclidean, when there is a device and
+    /// enough of them. A GPU failure leaves them all to the CPU.
+    fn gpu_batch(&self, problems: &[Problem], budget: &Budget) -> Vec<Option<Solution>> {
+        let mut out = vec![None; problems.len()];
+        let eligible: Vec<usize> = (0..problems.len()).filter(|&i| gpu_eligible(&problems[i])).collect();
+        if eligible.is_empty() || budget.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return out;
+        }
+        let Some(gpu) = self.gpu_for(eligible.len()) else {
+            return out;
+        };
+        for metric in [Metric::Haversine, Metric::Euclidean] {
+            let idx: Vec<usize> = eligible.iter().copied().filter(|&i| problems[i].metric == metric).collect();
+            if idx.is_empty() {
+                continue;
+            }
+            match solve_on_gpu(&gpu, problems, &idx, budget) {
+                Ok(solutions) => idx.iter().zip(solutions).for_each(|(&i, s)| out[i] = Some(s)),
+                Err(e) => tracing::warn!("GPU batch of {} failed, solving it on the CPU: {e}", idx.len()),
+            }
+        }
+        out
     }
 
     /// Solves one problem. A path whose `end` equals its `start` is solved
@@ -260,7 +350,7 @@ impl Engine {
             legs,
             order,
             optimal,
-            backend: self.backend.name(),
+            backend: if self.backend == Backend::Gpu { Backend::Simd.name() } else { self.backend.name() },
             elapsed: t0.elapsed(),
             kicks,
         }
@@ -278,7 +368,7 @@ impl Engine {
         let (order, kicks) = if n <= MATRIX_MAX_N {
             let m = match self.backend {
                 Backend::Scalar => DistMatrix::scalar(p.metric, &p.points),
-                Backend::Simd => DistMatrix::simd(p.metric, &p.points),
+                _ => DistMatrix::simd(p.metric, &p.points),
             };
             let nb = Neighbors::from_matrix(&m, NEIGHBORS);
             heuristic(&m, nb, p, &limits)
@@ -289,6 +379,85 @@ impl Engine {
         };
         (order, false, kicks)
     }
+}
+
+/// Runs `f`, turning a panic into its message.
+fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|e| {
+        e.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "panic".into())
+    })
+}
+
+/// What the GPU local search takes: round trips of 13 to [`GPU_MAX_N`]
+/// distinct points under haversine or euclidean. Open paths, fixed ends,
+/// other metrics, tiny (exact) and larger instances stay on the CPU.
+fn gpu_eligible(p: &Problem) -> bool {
+    let n = p.points.len();
+    p.round_trip
+        && matches!(p.metric, Metric::Haversine | Metric::Euclidean)
+        && n > exact::EXACT_MAX_N
+        && n <= GPU_MAX_N
+        && coincident::Groups::find(&p.points).is_none()
+}
+
+/// Greedy starts on the CPU, iterated local search on the GPU, lengths
+/// recomputed in f64. `idx` picks problems of one metric.
+fn solve_on_gpu(
+    gpu: &Gpu,
+    problems: &[Problem],
+    idx: &[usize],
+    budget: &Budget,
+) -> Result<Vec<Solution>, gpu::GpuError> {
+    let t0 = Instant::now();
+    let metric = problems[idx[0]].metric;
+    let (lists, starts): (Vec<Neighbors>, Vec<Vec<u32>>) = idx
+        .par_iter()
+        .map(|&i| {
+            let p = &problems[i];
+            let d = PointDist::new(p.metric, &p.points);
+            let nb = Neighbors::from_points(p.metric, &p.points, &d, NEIGHBORS);
+            let tour = construct::greedy_edge(&d, &nb, p.points.len(), &[]);
+            (nb, tour)
+        })
+        .unzip();
+    let instances: Vec<SmallInstance> = idx
+        .iter()
+        .zip(&lists)
+        .zip(starts)
+        .map(|((&i, neighbors), tour)| {
+            let p = &problems[i];
+            let (rounds, stall) = match budget.kicks {
+                Some(k) => (k.min(u32::MAX as u64) as u32, 0),
+                None => (GPU_DEFAULT_ROUNDS, default_stall(p.points.len()).min(u32::MAX as u64) as u32),
+            };
+            let seed = p.seed.or(budget.seed).unwrap_or(DEFAULT_SEED);
+            SmallInstance { points: &p.points, neighbors, tour, rounds, stall, seed }
+        })
+        .collect();
+    let tours = gpu.improve_batch(metric, &instances)?;
+    let elapsed = t0.elapsed();
+    Ok(idx
+        .iter()
+        .zip(tours)
+        .map(|(&i, t)| {
+            let p = &problems[i];
+            let at = t.tour.iter().position(|&c| c as usize == p.start).unwrap_or(0);
+            let order: Vec<usize> = t.tour[at..].iter().chain(&t.tour[..at]).map(|&c| c as usize).collect();
+            let legs = tour_legs(p.metric, &p.points, &order, true);
+            Solution {
+                length: legs.iter().sum(),
+                legs,
+                order,
+                optimal: false,
+                backend: gpu.name(),
+                elapsed,
+                kicks: t.rounds as u64,
+            }
+        })
+        .collect())
 }
 
 /// Default limit when neither the problem nor the call gives one: grows with

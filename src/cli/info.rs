@@ -1,0 +1,25 @@
+//! `route-optim info`: what this machine offers the engine.
+
+use route_optim::gpu;
+use route_optim::solver::{Backend, GPU_MIN_BATCH};
+
+pub fn run() -> anyhow::Result<()> {
+    let choice = Backend::from_env().map_err(anyhow::Error::msg)?;
+    println!("cpu: {} on {} threads", Backend::Simd.name(), rayon::current_num_threads());
+    let found = gpu::find_adapter().and_then(gpu::Gpu::new);
+    match &found {
+        Ok(g) => println!("{g}"),
+        Err(e) => println!("gpu: none ({e})"),
+    }
+    let solve = match (choice, &found) {
+        (Some(Backend::Gpu), Ok(g)) => g.name().to_string(),
+        (Some(Backend::Gpu), Err(_)) => "none: backend gpu was asked for and there is no adapter".into(),
+        (Some(b), _) => b.name().into(),
+        (None, Ok(g)) => {
+            format!("{} for batches of {GPU_MIN_BATCH}+ small round trips, else {}", g.name(), Backend::Simd.name())
+        }
+        (None, Err(_)) => Backend::Simd.name().into(),
+    };
+    println!("solve backend: {solve}");
+    Ok(())
+}

@@ -1,0 +1,248 @@
+//! `shaders/two_opt.wgsl`: many small instances at once, one workgroup each.
+//!
+//! Each instance's points are sent centred on their mean (the unit vectors
+//! for haversine, the plane points for euclidean) before the cast to f32, so
+//! a city-sized instance keeps millimetre precision on the GPU.
+
+use super::{module, pipeline, upload, Gpu, GpuError};
+use crate::metric::{Metric, EARTH_RADIUS_KM};
+use crate::solver::neighbors::Neighbors;
+use bytemuck::{Pod, Zeroable};
+use rayon::prelude::*;
+
+/// Largest instance the shader holds in workgroup memory.
+pub const GPU_MAX_N: usize = 256;
+/// Smallest instance the kick and Or-opt moves are written for.
+const MIN_N: usize = 8;
+/// A move is applied only when its f32 gain exceeds this fraction of the
+/// edges it removes.
+const EPS_REL: f32 = 1e-6;
+/// Instances per dispatch: bounds the buffers (and lavapipe's 128 MiB
+/// bindings) whatever the batch size.
+const CHUNK: usize = 4096;
+/// Workgroups per grid row; larger batches use a second dimension.
+const GRID_X: usize = 65535;
+const NONE: u32 = u32::MAX;
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Params {
+    sphere: u32,
+    scale: f32,
+    eps_rel: f32,
+    k: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Instance {
+    offset: u32,
+    n: u32,
+    rounds: u32,
+    stall: u32,
+    seed: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Outcome {
+    value: f32,
+    a: u32,
+    b: u32,
+    _pad: u32,
+}
+
+pub(super) struct Kernels {
+    layout: wgpu::BindGroupLayout,
+    ils: wgpu::ComputePipeline,
+    best_move: wgpu::ComputePipeline,
+}
+
+impl Kernels {
+    pub(super) fn new(device: &wgpu::Device) -> Kernels {
+        let m = module(device, "two_opt.wgsl", include_str!("../../shaders/two_opt.wgsl"));
+        let (layout, mut p) = pipeline(device, &m, &["ils", "best_move"], 6, &[4, 5]);
+        let best_move = p.remove(1);
+        Kernels { layout, ils: p.remove(0), best_move }
+    }
+}
+
+/// One small instance for the GPU.
+pub struct SmallInstance<'a> {
+    pub points: &'a [[f64; 2]],
+    /// Each point's nearest neighbours (Or-opt candidates); shorter lists
+    /// are padded by repeating their last entry.
+    pub neighbors: &'a Neighbors,
+    /// Starting tour, a permutation of `0..n`.
+    pub tour: Vec<u32>,
+    /// Kick rounds at most.
+    pub rounds: u32,
+    /// Rounds without a better tour that end the search early (0: never).
+    pub stall: u32,
+    pub seed: u64,
+}
+
+/// What the GPU made of one instance.
+#[derive(Clone, Debug)]
+pub struct SmallTour {
+    /// The best tour found, a permutation of `0..n`.
+    pub tour: Vec<u32>,
+    /// Its length in the GPU's f32 arithmetic (callers recompute in f64).
+    pub length: f32,
+    pub rounds: u32,
+}
+
+/// A 2-opt move `(i, j, gain)`: see [`crate::solver::reference::best_2opt_move`].
+pub type Move = (usize, usize, f32);
+
+/// The device-side copy of a chunk of instances.
+struct Uploaded {
+    group: wgpu::BindGroup,
+    tours: wgpu::Buffer,
+    outcomes: wgpu::Buffer,
+    offsets: Vec<(usize, usize)>,
+}
+
+impl Gpu {
+    /// Iterated local search on every instance (2-opt + Or-opt to a local
+    /// optimum, kick, repeat; the best tour kept). All instances share
+    /// `metric`, haversine or euclidean, and have 8 to [`GPU_MAX_N`] points.
+    pub fn improve_batch(&self, metric: Metric, instances: &[SmallInstance]) -> Result<Vec<SmallTour>, GpuError> {
+        let mut out = Vec::with_capacity(instances.len());
+        for chunk in instances.chunks(CHUNK) {
+            let up = self.upload_instances(metric, chunk)?;
+            let (tours, outcomes) = self.run(&self.ils.ils, &up, chunk.len())?;
+            for ((o, &(off, n)), inst) in outcomes.iter().zip(&up.offsets).zip(chunk) {
+                let tour = tours[off..off + n].to_vec();
+                check_permutation(&tour, inst.points.len())?;
+                out.push(SmallTour { tour, length: o.value, rounds: o.a });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The best 2-opt move of each instance's `tour` by the shader's full
+    /// scan: `(i, j, gain)` as in [`crate::solver::reference::best_2opt_move`],
+    /// `None` when no move gains more than the shader's epsilon.
+    pub fn best_2opt_moves(&self, metric: Metric, instances: &[SmallInstance]) -> Result<Vec<Option<Move>>, GpuError> {
+        let mut out = Vec::with_capacity(instances.len());
+        for chunk in instances.chunks(CHUNK) {
+            let up = self.upload_instances(metric, chunk)?;
+            let (_, outcomes) = self.run(&self.ils.best_move, &up, chunk.len())?;
+            out.extend(outcomes.iter().map(|o| (o.a != NONE).then_some((o.a as usize, o.b as usize, o.value))));
+        }
+        Ok(out)
+    }
+
+    fn upload_instances(&self, metric: Metric, chunk: &[SmallInstance]) -> Result<Uploaded, GpuError> {
+        let sphere = match metric {
+            Metric::Haversine => true,
+            Metric::Euclidean => false,
+            m => return Err(GpuError::Unsupported(format!("the {} metric", m.name()))),
+        };
+        let k =
+            chunk.iter().flat_map(|i| (0..i.points.len() as u32).map(|p| i.neighbors.of(p).len())).max().unwrap_or(0);
+        let mut offsets = Vec::with_capacity(chunk.len());
+        let mut total = 0usize;
+        for inst in chunk {
+            let n = inst.points.len();
+            if !(MIN_N..=GPU_MAX_N).contains(&n) {
+                return Err(GpuError::Unsupported(format!("{n} points (the GPU takes {MIN_N} to {GPU_MAX_N})")));
+            }
+            if inst.tour.len() != n || (0..n as u32).any(|i| inst.neighbors.of(i).is_empty()) {
+                return Err(GpuError::Unsupported("a tour or neighbour list that does not fit the points".into()));
+            }
+            offsets.push((total, n));
+            total += n;
+        }
+        // Points centred per instance, then f32; neighbours and tours as u32.
+        let per: Vec<(Vec<[f32; 4]>, Vec<u32>)> = chunk
+            .par_iter()
+            .map(|inst| {
+                let v: Vec<[f64; 3]> = inst.points.iter().map(|&p| metric.embed(p)).collect();
+                let n = v.len() as f64;
+                let c = v.iter().fold([0.0; 3], |s, p| [s[0] + p[0] / n, s[1] + p[1] / n, s[2] + p[2] / n]);
+                let pts = v.iter().map(|p| [(p[0] - c[0]) as f32, (p[1] - c[1]) as f32, (p[2] - c[2]) as f32, 0.0]);
+                let nb = (0..v.len() as u32).flat_map(|i| {
+                    let list = inst.neighbors.of(i);
+                    (0..k).map(move |j| list[j.min(list.len() - 1)])
+                });
+                (pts.collect(), nb.collect())
+            })
+            .collect();
+        let points: Vec<[f32; 4]> = per.iter().flat_map(|p| p.0.iter().copied()).collect();
+        let neighbors: Vec<u32> = per.iter().flat_map(|p| p.1.iter().copied()).collect();
+        let tours: Vec<u32> = chunk.iter().flat_map(|i| i.tour.iter().copied()).collect();
+        let table: Vec<Instance> = chunk
+            .iter()
+            .zip(&offsets)
+            .map(|(inst, &(offset, n))| Instance {
+                offset: offset as u32,
+                n: n as u32,
+                rounds: inst.rounds,
+                stall: inst.stall,
+                seed: (inst.seed ^ (inst.seed >> 32)) as u32,
+            })
+            .collect();
+        let params =
+            Params { sphere: sphere as u32, scale: (2.0 * EARTH_RADIUS_KM) as f32, eps_rel: EPS_REL, k: k as u32 };
+        self.checked(|| {
+            let storage = wgpu::BufferUsages::STORAGE;
+            let copy = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
+            let d = &self.device;
+            let params = upload(d, "params", bytemuck::bytes_of(&params), wgpu::BufferUsages::UNIFORM);
+            let table = upload(d, "instances", bytemuck::cast_slice(&table), storage);
+            let points = upload(d, "points", bytemuck::cast_slice(&points), storage);
+            let neighbors = upload(d, "neighbors", bytemuck::cast_slice(&neighbors), storage);
+            let tours = upload(d, "tours", bytemuck::cast_slice(&tours), copy);
+            let outcomes = upload(d, "outcomes", &vec![0u8; chunk.len() * size_of::<Outcome>()], copy);
+            let entries: Vec<wgpu::BindGroupEntry> = [&params, &table, &points, &neighbors, &tours, &outcomes]
+                .iter()
+                .enumerate()
+                .map(|(b, buf)| wgpu::BindGroupEntry { binding: b as u32, resource: buf.as_entire_binding() })
+                .collect();
+            let group = d.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("instances"),
+                layout: &self.ils.layout,
+                entries: &entries,
+            });
+            Ok(Uploaded { group, tours, outcomes, offsets })
+        })
+    }
+
+    /// Dispatches one workgroup per instance and reads back tours and outcomes.
+    fn run(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        up: &Uploaded,
+        count: usize,
+    ) -> Result<(Vec<u32>, Vec<Outcome>), GpuError> {
+        self.checked(|| {
+            let mut encoder = self.device.create_command_encoder(&Default::default());
+            {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                pass.set_pipeline(pipeline);
+                pass.set_bind_group(0, &up.group, &[]);
+                let x = count.min(GRID_X);
+                pass.dispatch_workgroups(x as u32, count.div_ceil(GRID_X) as u32, 1);
+            }
+            self.queue.submit([encoder.finish()]);
+            let total: usize = up.offsets.iter().map(|o| o.1).sum();
+            let tours = self.read(&up.tours, 0, (total.max(1) * 4) as u64)?;
+            let outcomes = self.read(&up.outcomes, 0, (count * size_of::<Outcome>()) as u64)?;
+            Ok((bytemuck::pod_collect_to_vec(&tours), bytemuck::pod_collect_to_vec(&outcomes)))
+        })
+    }
+}
+
+/// A tour that is not a permutation means the GPU went wrong.
+fn check_permutation(tour: &[u32], n: usize) -> Result<(), GpuError> {
+    let mut seen = vec![false; n];
+    for &c in tour {
+        match seen.get_mut(c as usize) {
+            Some(s) if !*s => *s = true,
+            _ => return Err(GpuError::Failed(format!("the GPU returned a tour that is not a permutation of 0..{n}"))),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! The GPU backend on a real wgpu adapter (lavapipe, Mesa's software Vulkan
+//! driver, in CI): shaders against the CPU references on the same random
+//! inputs, the engine's routing and the fallback with the adapter hidden.
+//!
+//! Without an adapter these tests print "skipped" and pass, unless
+//! `REQUIRE_GPU=1` (as CI sets), which makes a missing adapter a failure.
+
+use route_optim::gpu::{self, Gpu, SmallInstance};
+use route_optim::matrix::DistMatrix;
+use route_optim::metric::Metric;
+use route_optim::solver::neighbors::Neighbors;
+use route_optim::solver::{
+    construct, reference, Backend, Budget, Dist, Engine, PointDist, Problem, GPU_MIN_BATCH, NEIGHBORS,
+};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
+
+/// One device for the whole test binary.
+fn gpu() -> Option<Arc<Gpu>> {
+    static GPU: OnceLock<Option<Arc<Gpu>>> = OnceLock::new();
+    GPU.get_or_init(|| match Gpu::probe() {
+        Ok(g) => Some(Arc::new(g)),
+        Err(e) if std::env::var("REQUIRE_GPU").is_ok_and(|v| v == "1") => panic!("REQUIRE_GPU=1 but {e}"),
+        Err(e) => {
+            eprintln!("skipped: {e}");
+            None
+        }
+    })
+    .clone()
+}
+
+fn world(rng: &mut fastrand::Rng, n: usize) -> Vec<[f64; 2]> {
+    (0..n).map(|_| [rng.f64() * 170.0 - 85.0, rng.f64() * 360.0 - 180.0]).collect()
+}
+
+/// Points within a few city blocks: short distances must keep their precision.
+fn city(rng: &mut fastrand::Rng, n: usize) -> Vec<[f64; 2]> {
+    (0..n).map(|_| [41.88 + rng.f64() * 0.02, -87.63 + rng.f64() * 0.02]).collect()
+}
+
+fn plane(rng: &mut fastrand::Rng, n: usize) -> Vec<[f64; 2]> {
+    (0..n).map(|_| [rng.f64() * 1e4 + 5e5, rng.f64() * 1e4 - 3e3]).collect()
+}
+
+fn assert_matrix_close(gpu: &DistMatrix, cpu: &DistMatrix, what: &str) {
+    assert_eq!(gpu.n(), cpu.n());
+    for i in 0..gpu.n() {
+        for (j, (&g, &c)) in gpu.row(i).iter().zip(cpu.row(i)).enumerate() {
+            assert!((g - c).abs() <= 1e-5 * c.abs(), "{what} [{i}][{j}]: gpu {g} vs cpu {c}");
+        }
+    }
+}
+
+#[test]
+fn matrix_equals_cpu_simd_on_random_inputs() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = fastrand::Rng::with_seed(1);
+    for n in [1, 2, 9, 100, 333] {
+        for (metric, pts, what) in [
+            (Metric::Haversine, world(&mut rng, n), "world"),
+            (Metric::Haversine, city(&mut rng, n), "city"),
+            (Metric::Euclidean, plane(&mut rng, n), "plane"),
+        ] {
+            let g = gpu.distance_matrix(metric, &pts).expect("gpu matrix");
+            assert_matrix_close(&g, &DistMatrix::simd(metric, &pts), &format!("{what} n={n}"));
+        }
+    }
+}
+
+/// A matrix bound in blocks of 64 rows gives the same numbers.
+#[test]
+fn matrix_in_row_blocks() {
+    let Some(gpu) = gpu() else { return };
+    let pts = world(&mut fastrand::Rng::with_seed(2), 300);
+    let block = 64 * 304 * 4;
+    let g = gpu.distance_matrix_in_blocks(Metric::Haversine, &pts, block).expect("gpu matrix");
+    assert_matrix_close(&g, &DistMatrix::simd(Metric::Haversine, &pts), "blocks");
+}
+
+#[test]
+fn other_metrics_are_refused() {
+    let Some(gpu) = gpu() else { return };
+    let pts = world(&mut fastrand::Rng::with_seed(3), 20);
+    let e = gpu.distance_matrix(Metric::Geodesic, &pts).expect_err("geodesic has no GPU kernel");
+    assert!(e.to_string().contains("geodesic"), "{e}");
+}
+
+/// Instances with their neighbour lists and a start tour.
+struct Case {
+    points: Vec<[f64; 2]>,
+    neighbors: Neighbors,
+    tour: Vec<u32>,
+}
+
+fn case(points: Vec<[f64; 2]>, metric: Metric, tour: Vec<u32>) -> Case {
+    let d = PointDist::new(metric, &points);
+    let neighbors = Neighbors::from_points(metric, &points, &d, NEIGHBORS);
+    Case { points, neighbors, tour }
+}
+
+fn instances(cases: &[Case], rounds: u32, seed: u64) -> Vec<SmallInstance<'_>> {
+    cases
+        .iter()
+        .map(|c| SmallInstance {
+            points: &c.points,
+            neighbors: &c.neighbors,
+            tour: c.tour.clone(),
+            rounds,
+            stall: 0,
+            seed,
+        })
+        .collect()
+}
+
+fn mean_edge(d: &impl Dist, tour: &[u32]) -> f64 {
+    let n = tour.len();
+    (0..n).map(|k| d.d(tour[k] as usize, tour[(k + 1) % n] as usize)).sum::<f64>() / n as f64
+}
+
+/// The shader's full-scan best 2-opt move equals the CPU reference's.
+#[test]
+fn best_2opt_move_equals_cpu_full_scan() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = fastrand::Rng::with_seed(4);
+    for metric in [Metric::Haversine, Metric::Euclidean] {
+        let mut cases = Vec::new();
+        for n in [8, 13, 50, 101, 256] {
+            for _ in 0..6 {
+                let pts = if metric == Metric::Haversine { world(&mut rng, n) } else { plane(&mut rng, n) };
+                let mut tour: Vec<u32> = (0..n as u32).collect();
+                rng.shuffle(&mut tour);
+                cases.push(case(pts, metric, tour));
+            }
+        }
+        // A tour that is already 2-opt optimal has no move.
+        let pts = plane(&mut rng, 40);
+        let d = PointDist::new(metric, &pts);
+        let nb = Neighbors::from_points(metric, &pts, &d, NEIGHBORS);
+        let mut tour = construct::greedy_edge(&d, &nb, pts.len(), &[]);
+        while let Some((i, j, _)) = reference::best_2opt_move(&d, &tour) {
+            tour[i + 1..=j].reverse();
+        }
+        cases.push(case(pts, metric, tour));
+
+        let moves = gpu.best_2opt_moves(metric, &instances(&cases, 0, 1)).expect("gpu moves");
+        for (c, m) in cases.iter().zip(moves) {
+            let d = PointDist::new(metric, &c.points);
+            let tol = 1e-5 * mean_edge(&d, &c.tour);
+            let cpu = reference::best_2opt_move(&d, &c.tour);
+            match (cpu, m) {
+                (None, None) => {}
+                (Some((_, _, g)), None) => {
+                    assert!(g <= tol, "n={}: the GPU found no move, the CPU one of {g}", c.tour.len())
+                }
+                (None, Some(m)) => panic!("n={}: the GPU found {m:?}, the CPU none", c.tour.len()),
+                (Some((_, _, best)), Some((i, j, g))) => {
+                    assert!(i + 2 <= j && j < c.tour.len(), "bad move ({i}, {j})");
+                    let n = c.tour.len();
+                    let t = |k: usize| c.tour[k % n] as usize;
+                    let cpu_gain =
+                        d.d(t(i), t(i + 1)) + d.d(t(j), t(j + 1)) - d.d(t(i), t(j)) - d.d(t(i + 1), t(j + 1));
+                    assert!((cpu_gain - best).abs() <= tol, "n={n}: GPU move ({i}, {j}) gains {cpu_gain}, best {best}");
+                    assert!((g as f64 - best).abs() <= tol, "n={n}: GPU says {g}, CPU best {best}");
+                }
+            }
+        }
+    }
+}
+
+/// Every tour the GPU search returns is a permutation, a 2-opt local optimum
+/// (the CPU full scan finds no improving move above epsilon), reported with
+/// its length, and the same again for the same seed.
+#[test]
+fn ils_tours_are_2opt_optimal_permutations() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = fastrand::Rng::with_seed(5);
+    for metric in [Metric::Haversine, Metric::Euclidean] {
+        let cases: Vec<Case> = (0..24)
+            .map(|k| {
+                let n = 13 + k * 10;
+                let pts = match (metric, k % 2) {
+                    (Metric::Haversine, 0) => world(&mut rng, n),
+                    (Metric::Haversine, _) => city(&mut rng, n),
+                    _ => plane(&mut rng, n),
+                };
+                let mut tour: Vec<u32> = (0..n as u32).collect();
+                rng.shuffle(&mut tour);
+                case(pts, metric, tour)
+            })
+            .collect();
+        let out = gpu.improve_batch(metric, &instances(&cases, 10, 7)).expect("gpu ils");
+        let again = gpu.improve_batch(metric, &instances(&cases, 10, 7)).expect("gpu ils");
+        for ((c, t), t2) in cases.iter().zip(&out).zip(&again) {
+            let n = c.points.len();
+            let mut seen = vec![false; n];
+            assert!(t.tour.len() == n && t.tour.iter().all(|&v| !std::mem::replace(&mut seen[v as usize], true)));
+            let d = PointDist::new(metric, &c.points);
+            let eps = 1e-5 * mean_edge(&d, &t.tour);
+            assert!(
+                reference::is_2opt_optimal(&d, &t.tour, eps),
+                "n={n}: {:?}",
+                reference::best_2opt_move(&d, &t.tour)
+            );
+            let len = mean_edge(&d, &t.tour) * n as f64;
+            assert!((t.length as f64 - len).abs() <= 1e-4 * len, "n={n}: f32 length {} vs {len}", t.length);
+            assert_eq!(t.rounds, 10);
+            assert_eq!(t.tour, t2.tour, "n={n}: same seed, same tour");
+        }
+    }
+}
+
+/// 1,000 random 50-point requests: the GPU's mean length is within 0.5% of
+/// the CPU solver's (the CPU with its default budget, the GPU with 100 kick
+/// rounds so that lavapipe finishes in about a minute).
+#[test]
+fn gpu_quality_matches_cpu_on_1000_instances() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = fastrand::Rng::with_seed(6);
+    let problems: Vec<Problem> = (0..1000)
+        .map(|_| {
+            let pts = (0..50).map(|_| [30.0 + rng.f64() * 15.0, -120.0 + rng.f64() * 40.0]).collect();
+            Problem::round_trip(pts, Metric::Haversine)
+        })
+        .collect();
+    let on_gpu =
+        Engine::with_gpu(Arc::clone(&gpu)).solve_batch(&problems, &Budget { kicks: Some(100), ..Default::default() });
+    let on_cpu = Engine::new(Backend::Simd).solve_batch(&problems, &Budget::default());
+    assert!(on_gpu.iter().all(|s| s.backend == gpu.name()));
+    let g: f64 = on_gpu.iter().map(|s| s.length).sum::<f64>() / 1000.0;
+    let c: f64 = on_cpu.iter().map(|s| s.length).sum::<f64>() / 1000.0;
+    eprintln!("mean length: gpu {g:.3} km, cpu {c:.3} km ({:+.3}%)", (g / c - 1.0) * 100.0);
+    assert!(g <= c * 1.005, "GPU mean {g} is more than 0.5% above the CPU's {c}");
+}
+
+/// The engine sends small round trips to the GPU and everything else to the
+/// CPU; every answer starts at its start and its length is the sum of its legs.
+#[test]
+fn engine_routes_each_problem_to_its_backend() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = fastrand::Rng::with_seed(8);
+    let mut problems = Vec::new();
+    for k in 0..12 {
+        let mut p = Problem::round_trip(city(&mut rng, 20 + k), Metric::Haversine);
+        p.start = k;
+        problems.push(p);
+    }
+    let mut open = Problem::round_trip(city(&mut rng, 30), Metric::Haversine);
+    open.round_trip = false;
+    problems.push(open);
+    problems.push(Problem::round_trip(city(&mut rng, 6), Metric::Haversine));
+    problems.push(Problem::round_trip(city(&mut rng, 30), Metric::Geodesic));
+    problems.push(Problem::round_trip(city(&mut rng, 300), Metric::Haversine));
+    let engine = Engine::with_gpu(Arc::clone(&gpu));
+    assert_eq!(engine.backend(), Backend::Gpu);
+    let out = engine.solve_batch(&problems, &Budget { kicks: Some(30), ..Default::default() });
+    for (k, (p, s)) in problems.iter().zip(&out).enumerate() {
+        assert_eq!(s.order.len(), p.points.len());
+        assert_eq!(s.order[0], p.start);
+        assert!((s.length - s.legs.iter().sum::<f64>()).abs() < 1e-9);
+        let want = if k < 12 { gpu.name() } else { Backend::Simd.name() };
+        assert_eq!(s.backend, want, "problem {k}");
+    }
+    assert!(out[13].optimal, "6 points are solved exactly on the CPU");
+}
+
+fn route_optim(args: &[&str], env: &[(&str, &str)], stdin: &str) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_route-optim"));
+    cmd.args(args)
+        .env_remove("ROUTE_OPTIM_BACKEND")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn route-optim");
+    // Written from another thread: the output is read while the input goes in.
+    let mut input = child.stdin.take().expect("stdin");
+    let stdin = stdin.to_string();
+    let writer = std::thread::spawn(move || input.write_all(stdin.as_bytes()));
+    let out = child.wait_with_output().expect("route-optim output");
+    writer.join().expect("stdin writer").expect("write stdin");
+    out
+}
+
+fn backends(stdout: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("prediction line"))
+        .map(|v| v["solver"]["backend"].as_str().expect("backend").to_string())
+        .collect()
+}
+
+fn requests(rng: &mut fastrand::Rng, count: usize) -> String {
+    (0..count).map(|_| format!("{}\n", serde_json::json!({ "coordinates": city(rng, 20) }))).collect()
+}
+
+/// `--backend gpu` solves on the GPU; with the adapter hidden (no Vulkan
+/// driver) the automatic backend solves a batch large enough for the GPU on
+/// the CPU, and `--backend gpu` is an error that says why.
+#[test]
+fn cli_falls_back_to_cpu_with_the_adapter_hidden() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = fastrand::Rng::with_seed(9);
+    let hidden = [("VK_DRIVER_FILES", "/nonexistent.json"), ("VK_ICD_FILENAMES", "/nonexistent.json")];
+
+    let few = requests(&mut rng, 8);
+    let seen = route_optim(&["solve", "--backend", "gpu", "--ndjson", "--iterations", "20", "-"], &[], &few);
+    assert!(seen.status.success(), "{}", String::from_utf8_lossy(&seen.stderr));
+    assert!(backends(&seen.stdout).iter().all(|b| b == gpu.name()), "{:?}", backends(&seen.stdout));
+
+    let many = requests(&mut rng, GPU_MIN_BATCH);
+    let cpu = route_optim(&["solve", "--ndjson", "--iterations", "5", "-"], &hidden, &many);
+    assert!(cpu.status.success(), "{}", String::from_utf8_lossy(&cpu.stderr));
+    let b = backends(&cpu.stdout);
+    assert_eq!(b.len(), GPU_MIN_BATCH);
+    assert!(b.iter().all(|b| b == Backend::Simd.name()), "{:?}", &b[..3]);
+
+    let forced = route_optim(&["solve", "--backend", "gpu", "--ndjson", "-"], &hidden, &few);
+    assert!(!forced.status.success());
+    let err = String::from_utf8_lossy(&forced.stderr);
+    assert!(err.contains("backend gpu") && err.contains("adapter"), "{err}");
+
+    let info = route_optim(&["info"], &[], "");
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(text.contains(&gpu.adapter_info().name) && text.contains("solve backend: gpu"), "{text}");
+}
+
+/// `gpu::shared` agrees with a fresh probe about whether there is a device.
+#[test]
+fn shared_probe_finds_the_same_adapter() {
+    let Some(g) = gpu() else { return };
+    let shared = gpu::shared().expect("the shared probe finds the adapter the test found");
+    assert_eq!(shared.adapter_info().name, g.adapter_info().name);
+}
