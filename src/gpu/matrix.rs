@@ -159,7 +159,7 @@ impl DeviceMatrix {
                 pass.set_pipeline(&gpu.matrix.pipeline);
                 for (group, stride, rows) in &self.blocks {
                     pass.set_bind_group(0, group, &[]);
-                    pass.dispatch_workgroups((stride / 4).div_ceil(WG_X), rows.div_ceil(WG_Y), 1);
+                    pass.dispatch_workgroups(stride.div_ceil(WG_X), rows.div_ceil(WG_Y), 1);
                 }
             }
             gpu.queue.submit([encoder.finish()]);

@@ -213,7 +213,7 @@ impl Backend {
 
 /// Eligible problems in a batch from which an automatic engine probes for
 /// and uses the GPU. Measured on an H100 host (BENCHMARKS.md, "GPU"): at 20
-/// stops its 16 cores beat the GPU up to 1024 requests (52k/s vs 44k/s),
+/// stops its 16 cores beat the GPU up to 1024 requests (50k/s vs 37k/s),
 /// and at 100 stops the two are level by 1000; so only very large batches
 /// go to the GPU unless it is asked for.
 pub const GPU_MIN_BATCH: usize = 4096;
