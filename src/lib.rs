@@ -13,5 +13,6 @@ pub mod metric;
 pub mod output;
 pub mod request;
 pub mod solver;
+pub mod svg;
 pub mod tsplib;
 pub mod worker;

@@ -20,7 +20,7 @@ enum Command {
     Lambda,
     /// Consume a Kinesis stream in batches (for a GPU EC2 instance) until SIGTERM.
     Worker(cli::worker::WorkerArgs),
-    /// Write random requests (uniform over the contiguous US).
+    /// Write random requests (uniform or clustered, in a lat/lon box; default the contiguous US).
     Gen(cli::gen::GenArgs),
     /// The GPU adapter found (if any) and the backend `solve` would use.
     Info,

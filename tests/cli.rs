@@ -470,3 +470,47 @@ fn ctrl_c_ends_the_search_and_writes_the_best_tour() {
     check_prediction(&v, None, &coords, true);
     assert!(v["solver"]["ms"].as_f64().unwrap() < 20_000.0);
 }
+
+/// `gen --clustered --bbox` keeps every point in the box; a bad box is refused.
+#[test]
+fn gen_clustered_points_stay_in_the_box() {
+    let req = json(&ok(&["gen", "--n", "500", "--clustered", "--bbox", "41.6,-88,42.1,-87.5", "--seed", "4"], None));
+    let coords = req["coordinates"].as_array().expect("coordinates");
+    assert_eq!(coords.len(), 500);
+    for c in coords {
+        let [lat, lon] = point(c);
+        assert!((41.6..=42.1).contains(&lat) && (-88.0..=-87.5).contains(&lon), "{lat}, {lon}");
+    }
+    // Clustered: the nearest-neighbour distances are far below uniform's.
+    let pts: Vec<[f64; 2]> = coords.iter().map(point).collect();
+    let uniform = json(&ok(&["gen", "--n", "500", "--bbox", "41.6,-88,42.1,-87.5", "--seed", "4"], None));
+    let upts: Vec<[f64; 2]> = uniform["coordinates"].as_array().expect("coordinates").iter().map(point).collect();
+    let mean_nn = |p: &[[f64; 2]]| {
+        p.iter()
+            .map(|a| p.iter().filter(|b| *b != a).map(|b| haversine(*a, *b)).fold(f64::INFINITY, f64::min))
+            .sum::<f64>()
+            / p.len() as f64
+    };
+    assert!(mean_nn(&pts) < 0.5 * mean_nn(&upts), "{} vs {}", mean_nn(&pts), mean_nn(&upts));
+    for bad in ["10,20,5,30", "1,2,3", "91,0,92,1"] {
+        let o = run(&["gen", "--n", "5", "--bbox", bad], None);
+        assert!(!o.status.success() && stderr(&o).contains("--bbox"), "{bad}: {}", stderr(&o));
+    }
+}
+
+/// `--format svg` draws the route through every stop and back, one dot a
+/// stop; batches are refused.
+#[test]
+fn svg_draws_the_round_trip() {
+    let svg = ok(&["solve", "--format", "svg", SEED_REQUEST], None);
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{svg}");
+    let points = svg.split("points=\"").nth(1).and_then(|r| r.split('"').next()).expect("polyline");
+    let n = seed_coords().len();
+    assert_eq!(points.split_whitespace().count(), n + 1, "every stop and back to the start");
+    assert_eq!(svg.matches("<circle").count(), n + 1, "a dot a stop (the start twice: closing dot and marker)");
+    let tsp = ok(&["solve", "--format", "svg", "--time-limit", "0.1", &format!("{TSPLIB_DIR}berlin52.tsp")], None);
+    let points = tsp.split("points=\"").nth(1).and_then(|r| r.split('"').next()).expect("polyline");
+    assert_eq!(points.split_whitespace().count(), 53);
+    let o = run(&["solve", "--format", "svg", "--ndjson", "-"], Some(b"{}\n"));
+    assert!(!o.status.success() && stderr(&o).contains("svg"), "{}", stderr(&o));
+}

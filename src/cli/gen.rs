@@ -1,5 +1,6 @@
 //! `route-optim gen`: random requests, for benchmarks and for trying the tool.
 
+use anyhow::ensure;
 use std::io::{self, BufWriter, Write};
 
 #[derive(clap::Args)]
@@ -12,21 +13,48 @@ pub struct GenArgs {
     count: usize,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Points in Gaussian clusters (about √n of them, each with a spread of
+    /// 1% of the box) instead of uniform: cities rather than countryside.
+    #[arg(long)]
+    clustered: bool,
+    /// Box the points fall in: LAT_MIN,LON_MIN,LAT_MAX,LON_MAX (degrees).
+    /// Default: the contiguous United States.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true, default_values_t = [25.0, -124.0, 49.0, -67.0])]
+    bbox: Vec<f64>,
 }
 
-/// Uniform in the contiguous United States' bounding box.
-const LAT: (f64, f64) = (25.0, 49.0);
-const LON: (f64, f64) = (-124.0, -67.0);
-
 pub fn run(a: GenArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(a.n >= 1, "--n must be at least 1");
+    ensure!(a.n >= 1, "--n must be at least 1");
+    ensure!(a.bbox.len() == 4, "--bbox: expected four numbers LAT_MIN,LON_MIN,LAT_MAX,LON_MAX, got {}", a.bbox.len());
+    let [lat0, lon0, lat1, lon1] = [a.bbox[0], a.bbox[1], a.bbox[2], a.bbox[3]];
+    ensure!((-90.0..=90.0).contains(&lat0) && (-90.0..=90.0).contains(&lat1), "--bbox: latitudes must be in [-90, 90]");
+    ensure!(
+        (-180.0..=180.0).contains(&lon0) && (-180.0..=180.0).contains(&lon1),
+        "--bbox: longitudes must be in [-180, 180]"
+    );
+    ensure!(
+        lat0 < lat1 && lon0 < lon1,
+        "--bbox: expected LAT_MIN,LON_MIN,LAT_MAX,LON_MAX with each minimum below its maximum"
+    );
     let mut rng = fastrand::Rng::with_seed(a.seed);
     let mut out = BufWriter::new(io::stdout().lock());
+    let (dlat, dlon) = (lat1 - lat0, lon1 - lon0);
     for k in 0..a.count {
+        let centres: Vec<[f64; 2]> = if a.clustered {
+            let c = (a.n as f64).sqrt().ceil() as usize;
+            (0..c).map(|_| [lat0 + rng.f64() * dlat, lon0 + rng.f64() * dlon]).collect()
+        } else {
+            Vec::new()
+        };
         let coords: Vec<[f64; 2]> = (0..a.n)
             .map(|_| {
-                let lat = LAT.0 + rng.f64() * (LAT.1 - LAT.0);
-                let lon = LON.0 + rng.f64() * (LON.1 - LON.0);
+                let (lat, lon) = if a.clustered {
+                    let c = centres[rng.usize(..centres.len())];
+                    let (g0, g1) = gaussian_pair(&mut rng);
+                    ((c[0] + g0 * 0.01 * dlat).clamp(lat0, lat1), (c[1] + g1 * 0.01 * dlon).clamp(lon0, lon1))
+                } else {
+                    (lat0 + rng.f64() * dlat, lon0 + rng.f64() * dlon)
+                };
                 // Six decimals (~0.1 m), as a client would send.
                 [(lat * 1e6).round() / 1e6, (lon * 1e6).round() / 1e6]
             })
@@ -37,4 +65,11 @@ pub fn run(a: GenArgs) -> anyhow::Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// Two independent standard normal numbers (Box–Muller).
+fn gaussian_pair(rng: &mut fastrand::Rng) -> (f64, f64) {
+    let r = (-2.0 * (1.0 - rng.f64()).ln()).sqrt();
+    let t = std::f64::consts::TAU * rng.f64();
+    (r * t.cos(), r * t.sin())
 }

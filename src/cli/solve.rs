@@ -8,6 +8,7 @@ use route_optim::batch::{self, Record};
 use route_optim::output::{millis, Output};
 use route_optim::request;
 use route_optim::solver::{Budget, Engine, Problem};
+use route_optim::svg;
 use route_optim::tsplib;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
@@ -17,6 +18,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+const SVG_ONE: &str = "--format svg draws one request or one TSPLIB file, not a batch";
 
 /// NDJSON lines solved together, at most.
 const CHUNK_LINES: usize = 2048;
@@ -54,6 +57,8 @@ enum Format {
     Json,
     /// GeoJSON FeatureCollection per prediction ([lon, lat]).
     Geojson,
+    /// A picture of the tour (one request or one TSPLIB file).
+    Svg,
 }
 
 pub fn parse_seconds(s: &str) -> Result<Duration, String> {
@@ -93,6 +98,8 @@ pub fn run(args: SolveArgs) -> anyhow::Result<()> {
     let out = &mut BufWriter::new(io::stdout().lock());
     let result = match ext {
         "tsp" => solve_tsplib(&engine, &budget, input, &name, args.format, out),
+        "ndjson" | "jsonl" if args.format == Format::Svg => bail!(SVG_ONE),
+        _ if args.ndjson && args.format == Format::Svg => bail!(SVG_ONE),
         "ndjson" | "jsonl" => solve_ndjson(&engine, &budget, input, &name, args.format, out, &bar),
         _ if args.ndjson => solve_ndjson(&engine, &budget, input, &name, args.format, out, &bar),
         _ => solve_document(&engine, &budget, input, &name, args.format, out),
@@ -135,6 +142,23 @@ fn solve_document(
     input.read_to_end(&mut bytes).with_context(|| format!("cannot read {name}"))?;
     let bytes = request::strip_bom(&bytes);
     let is_array = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    if format == Format::Svg {
+        if is_array {
+            bail!(SVG_ONE);
+        }
+        let rec = record(bytes);
+        let geographic = rec.parsed.as_ref().map_or(true, |r| r.problem.metric.is_geographic());
+        return match batch::answer(engine, budget, vec![rec]).remove(0) {
+            Output::Prediction(p) => {
+                let title = format!("{} stops, {:.3} km", p.order.len(), p.distance_km);
+                // Geographic stops are [lat, lon]; euclidean ones are x, y.
+                let xy = if geographic { svg::project_geographic(&p.coordinates) } else { p.coordinates.clone() };
+                write!(out, "{}", svg::tour(&xy, false, &title)).context("writing the output")
+            }
+            // An error record stays JSON, so the reason is readable.
+            e => writeln!(out, "{}", render(&e, Format::Json)).context("writing the output"),
+        };
+    }
     let rendered = if is_array {
         let items: Vec<&RawValue> =
             serde_json::from_slice(bytes).with_context(|| format!("{name} is not a JSON array of requests"))?;
@@ -198,13 +222,19 @@ fn solve_tsplib(
     format: Format,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    if format != Format::Json {
+    if format == Format::Geojson {
         bail!("--format geojson needs [lat, lon] requests; TSPLIB files are planar or their own GEO format");
     }
     let mut text = String::new();
     input.read_to_string(&mut text).with_context(|| format!("cannot read {name}"))?;
     let inst = tsplib::parse(&text).with_context(|| format!("{name} is not a TSPLIB file we can read"))?;
-    let sol = engine.solve(&Problem::round_trip(inst.points, inst.metric), budget);
+    let problem = Problem::round_trip(inst.points, inst.metric);
+    let sol = engine.solve(&problem, budget);
+    if format == Format::Svg {
+        let xy: Vec<[f64; 2]> = sol.order.iter().map(|&i| problem.points[i]).collect();
+        let title = format!("{}: {} nodes, length {}", inst.name, sol.order.len(), sol.length.round());
+        return write!(out, "{}", svg::tour(&xy, true, &title)).context("writing the output");
+    }
     let result = json!({
         "name": inst.name,
         "n": sol.order.len(),
