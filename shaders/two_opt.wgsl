@@ -157,18 +157,11 @@ fn sum_step(lid: u32, h: u32) {
 }
 
 // Reduces (red_gain, red_move) to the best entry; returns its move, uniform.
-// The reductions are unrolled (WG = 256), which keeps every barrier at
-// most two loops deep.
 fn reduce_best(lid: u32) -> u32 {
     workgroupBarrier();
-    best_step(lid, 128u);
-    best_step(lid, 64u);
-    best_step(lid, 32u);
-    best_step(lid, 16u);
-    best_step(lid, 8u);
-    best_step(lid, 4u);
-    best_step(lid, 2u);
-    best_step(lid, 1u);
+    for (var h = WG / 2u; h > 0u; h >>= 1u) {
+        best_step(lid, h);
+    }
     let m = workgroupUniformLoad(&red_move[0]);
     workgroupBarrier();
     return m;
@@ -182,14 +175,9 @@ fn tour_length(n: u32, lid: u32) -> f32 {
     }
     red_gain[lid] = s;
     workgroupBarrier();
-    sum_step(lid, 128u);
-    sum_step(lid, 64u);
-    sum_step(lid, 32u);
-    sum_step(lid, 16u);
-    sum_step(lid, 8u);
-    sum_step(lid, 4u);
-    sum_step(lid, 2u);
-    sum_step(lid, 1u);
+    for (var h = WG / 2u; h > 0u; h >>= 1u) {
+        sum_step(lid, h);
+    }
     let total = workgroupUniformLoad(&red_gain[0]);
     workgroupBarrier();
     return total;
