@@ -233,7 +233,8 @@ enum GpuUse {
 /// The solver with its backend, built once per process and shared.
 #[derive(Clone)]
 pub struct Engine {
-    backend: Backend,
+    /// What the CPU side uses: `Scalar` or `Simd`.
+    cpu: Backend,
     gpu: GpuUse,
 }
 
@@ -242,14 +243,14 @@ impl Engine {
     /// GPU when an adapter exists, else the SIMD CPU path.
     pub fn new(backend: Backend) -> Engine {
         match backend {
-            Backend::Gpu => Engine { backend: Backend::Simd, gpu: GpuUse::Auto },
-            b => Engine { backend: b, gpu: GpuUse::Never },
+            Backend::Gpu => Engine { cpu: Backend::Simd, gpu: GpuUse::Auto },
+            b => Engine { cpu: b, gpu: GpuUse::Never },
         }
     }
 
     /// An engine that sends every eligible batch to `gpu`.
     pub fn with_gpu(gpu: Arc<Gpu>) -> Engine {
-        Engine { backend: Backend::Gpu, gpu: GpuUse::Given(gpu) }
+        Engine { cpu: Backend::Simd, gpu: GpuUse::Given(gpu) }
     }
 
     /// The engine for a backend choice ([`Backend::from_name`]): `None` is
@@ -264,7 +265,10 @@ impl Engine {
 
     /// What the engine runs on: `Gpu` once it has a device.
     pub fn backend(&self) -> Backend {
-        self.backend
+        match self.gpu {
+            GpuUse::Given(_) => Backend::Gpu,
+            _ => self.cpu,
+        }
     }
 
     /// The device this engine would use for `work` eligible problems.
@@ -306,13 +310,16 @@ impl Engine {
     /// enough of them. A GPU failure leaves them all to the CPU.
     fn gpu_batch(&self, problems: &[Problem], budget: &Budget) -> Vec<Option<Solution>> {
         let mut out = vec![None; problems.len()];
-        let eligible: Vec<usize> = (0..problems.len()).filter(|&i| gpu_eligible(&problems[i])).collect();
-        if eligible.is_empty() || budget.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+        if matches!(self.gpu, GpuUse::Never) || budget.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
             return out;
         }
-        let Some(gpu) = self.gpu_for(eligible.len()) else {
+        // The cheap test first: an automatic engine stops here on small batches.
+        let shaped: Vec<usize> = (0..problems.len()).filter(|&i| gpu_shaped(&problems[i])).collect();
+        let Some(gpu) = self.gpu_for(shaped.len()).filter(|_| !shaped.is_empty()) else {
             return out;
         };
+        let eligible: Vec<usize> =
+            shaped.into_par_iter().filter(|&i| coincident::Groups::find(&problems[i].points).is_none()).collect();
         for metric in [Metric::Haversine, Metric::Euclidean] {
             let idx: Vec<usize> = eligible.iter().copied().filter(|&i| problems[i].metric == metric).collect();
             if idx.is_empty() {
@@ -350,7 +357,7 @@ impl Engine {
             legs,
             order,
             optimal,
-            backend: if self.backend == Backend::Gpu { Backend::Simd.name() } else { self.backend.name() },
+            backend: self.cpu.name(),
             elapsed: t0.elapsed(),
             kicks,
         }
@@ -366,7 +373,7 @@ impl Engine {
         }
         let limits = Limits::new(p, budget, t0);
         let (order, kicks) = if n <= MATRIX_MAX_N {
-            let m = match self.backend {
+            let m = match self.cpu {
                 Backend::Scalar => DistMatrix::scalar(p.metric, &p.points),
                 _ => DistMatrix::simd(p.metric, &p.points),
             };
@@ -392,15 +399,15 @@ fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 }
 
 /// What the GPU local search takes: round trips of 13 to [`GPU_MAX_N`]
-/// distinct points under haversine or euclidean. Open paths, fixed ends,
-/// other metrics, tiny (exact) and larger instances stay on the CPU.
-fn gpu_eligible(p: &Problem) -> bool {
+/// points under haversine or euclidean (and, checked after, no two points
+/// alike). Open paths, fixed ends, other metrics, tiny (exact) and larger
+/// instances stay on the CPU.
+fn gpu_shaped(p: &Problem) -> bool {
     let n = p.points.len();
     p.round_trip
         && matches!(p.metric, Metric::Haversine | Metric::Euclidean)
         && n > exact::EXACT_MAX_N
         && n <= GPU_MAX_N
-        && coincident::Groups::find(&p.points).is_none()
 }
 
 /// Greedy starts on the CPU, iterated local search on the GPU, lengths
