@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the numbers in BENCHMARKS.md. Not part of the tests: it takes
 # about 15 minutes on 2 cores. Run it on a quiet machine.
-#   scripts/bench.sh [tsplib|requests|lambda_start|worker|kernels]...   (default: all)
+#   scripts/bench.sh [tsplib|requests|large|lambda_start|worker|kernels]...   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TSP=${TSPLIB_DIR:-../shared/tsplib}
@@ -78,8 +78,41 @@ worker() {
   cargo test --release --locked --test worker -- --ignored --nocapture bench_worker_throughput 2>&1 | grep "^worker:"
 }
 
+# Large instances through `solve` on JSON files, with wall time and peak
+# memory from /usr/bin/time -v: pla85900 (CEIL_2D) at 60 s against its
+# optimum; 10^6 points uniform in a square at 5 minutes against the
+# Beardwood–Halton–Hammersley estimate 0.7124·√(n·A); the same with no
+# kicks (construction and local search only).
+large() {
+  local w; w=$(mktemp -d)
+  run_timed() { /usr/bin/time -v "$@" 2> "$w/time"; grep -E "Elapsed|Maximum resident" "$w/time" | sed 's/^\t*/    /' >&2; }
+  gap() {
+    python3 - "$@" <<'PY'
+import json, sys
+what, path = sys.argv[1:]
+d = json.load(open(path))
+if what == "pla85900":
+    print(f"pla85900: length {d['length']}, gap {100 * (d['length'] / 142382641 - 1):.3f}%, kicks {d['solver']['kicks']}")
+else:
+    bhh = 0.7124 * (1e6 * 1e12) ** 0.5
+    print(f"10^6 points: length {d['distance_km']:.0f}, {100 * (d['distance_km'] / bhh - 1):.3f}% above BHH")
+PY
+  }
+  echo "## pla85900, 60 s"
+  run_timed $B solve "$TSP/pla85900.tsp" --time-limit 60 > "$w/out.json"
+  gap pla85900 "$w/out.json"
+  $B gen --n 1000000 --plane 1000000 --seed 1 > "$w/u1m.json"
+  for budget in "--iterations 0" "--time-limit 300"; do
+    echo "## 10^6 uniform points in a 10^6 square, $budget"
+    # shellcheck disable=SC2086
+    run_timed $B solve "$w/u1m.json" $budget > "$w/out.json"
+    gap uniform "$w/out.json"
+  done
+  rm -rf "$w"
+}
+
 kernels() { cargo bench --locked --bench kernels 2>&1 | grep -E "^[a-z_]+/|time:|thrpt:" | grep -v "%"; }
 
-for part in "${@:-tsplib requests lambda_start worker kernels}"; do
+for part in "${@:-tsplib requests large lambda_start worker kernels}"; do
   for p in $part; do "$p"; done
 done

@@ -471,6 +471,53 @@ fn ctrl_c_ends_the_search_and_writes_the_best_tour() {
     assert!(v["solver"]["ms"].as_f64().unwrap() < 20_000.0);
 }
 
+/// A generated 200,000-point request goes through the matrix-free path to a
+/// valid round trip (a permutation closed back to its start, its length the
+/// sum of its legs) within the Beardwood–Halton–Hammersley estimate + 25%.
+#[test]
+fn generated_200k_point_request_gives_a_valid_tour() {
+    let (n, side) = (200_000usize, 1e6);
+    let req = ok(&["gen", "--n", &n.to_string(), "--plane", "1e6", "--seed", "3"], None);
+    let file = TempFile::new("200k.json", req.as_bytes());
+    let v = json(&ok(&["solve", "--iterations", "1000", file.path()], None));
+    let order: Vec<usize> = v["order"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+    assert_eq!(order.len(), n + 1);
+    assert_eq!((order[0], order[n]), (0, 0), "a round trip from the first stop");
+    let mut seen = vec![false; n];
+    for &i in &order[..n] {
+        assert!(i < n && !seen[i], "{i} out of range or repeated");
+        seen[i] = true;
+    }
+    let coords: Vec<[f64; 2]> = json(&req)["coordinates"].as_array().unwrap().iter().map(point).collect();
+    let legs: f64 = order
+        .windows(2)
+        .map(|w| {
+            let (a, b) = (coords[w[0]], coords[w[1]]);
+            ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
+        })
+        .sum();
+    let length = v["distance_km"].as_f64().unwrap();
+    assert!(close(legs, length, 1e-9), "{legs} vs {length}");
+    let bhh = 0.7124 * (n as f64 * side * side).sqrt();
+    assert!(length < 1.25 * bhh, "{length} vs 1.25 × BHH {bhh}");
+}
+
+/// A large file with one bad byte is answered with an error record that
+/// gives the byte offset of the problem.
+#[test]
+fn malformed_large_file_names_the_byte_offset() {
+    let req = ok(&["gen", "--n", "100000", "--seed", "5"], None);
+    let mut bytes = req.into_bytes();
+    // Break a number in the middle: "12.5" becomes "12.5x".
+    let at = bytes.len() / 2 + bytes[bytes.len() / 2..].iter().position(|&b| b == b',').unwrap();
+    bytes[at] = b'x';
+    let file = TempFile::new("bad.json", &bytes);
+    let v = json(&ok(&["solve", file.path()], None));
+    let message = v["error"]["message"].as_str().unwrap();
+    assert_eq!(v["error"]["code"], "invalid_json", "{message}");
+    assert!(message.contains(&format!("byte offset {at}")), "bad byte at {at}: {message}");
+}
+
 /// `gen --clustered --bbox` keeps every point in the box; a bad box is refused.
 #[test]
 fn gen_clustered_points_stay_in_the_box() {

@@ -95,7 +95,7 @@ struct Case {
 
 fn case(points: Vec<[f64; 2]>, metric: Metric, tour: Vec<u32>) -> Case {
     let d = PointDist::new(metric, &points);
-    let neighbors = Neighbors::from_points(metric, &points, &d, NEIGHBORS);
+    let neighbors = Neighbors::from_points(&d, NEIGHBORS, 0);
     Case { points, neighbors, tour }
 }
 
@@ -136,8 +136,8 @@ fn best_2opt_move_equals_cpu_full_scan() {
         // A tour that is already 2-opt optimal has no move.
         let pts = plane(&mut rng, 40);
         let d = PointDist::new(metric, &pts);
-        let nb = Neighbors::from_points(metric, &pts, &d, NEIGHBORS);
-        let mut tour = construct::greedy_edge(&d, &nb, pts.len(), &[]);
+        let nb = Neighbors::from_points(&d, NEIGHBORS, 0);
+        let mut tour = construct::greedy_edge(&d, &nb, d.embedding(), &[]);
         while let Some((i, j, _)) = reference::best_2opt_move(&d, &tour) {
             tour[i + 1..=j].reverse();
         }
@@ -262,6 +262,47 @@ fn engine_routes_each_problem_to_its_backend() {
         assert_eq!(s.backend, want, "problem {k}");
     }
     assert!(out[13].optimal, "6 points are solved exactly on the CPU");
+}
+
+/// A real GPU failure inside a batch: a device opened with a 1 KiB storage
+/// binding limit cannot bind the batch's buffers (a validation error), so
+/// the engine solves that batch on the CPU, exactly as a CPU engine does.
+#[test]
+fn a_failing_gpu_batch_is_solved_on_the_cpu() {
+    let Some(_) = gpu() else { return };
+    let adapter = gpu::find_adapter().expect("an adapter (gpu() found one)");
+    let limits = wgpu::Limits { max_storage_buffer_binding_size: 1024, ..wgpu::Limits::default() };
+    let small = Arc::new(Gpu::with_limits(adapter, limits).expect("a device with lower limits"));
+    let mut rng = fastrand::Rng::with_seed(12);
+    let problems: Vec<Problem> =
+        (0..16).map(|k| Problem::round_trip(city(&mut rng, 20 + k), Metric::Haversine)).collect();
+    let budget = Budget { kicks: Some(30), seed: Some(4), ..Default::default() };
+    // The same device kind with room runs the batch itself...
+    let roomy = Engine::with_gpu(gpu().expect("checked above")).solve_batch(&problems, &budget);
+    assert!(roomy.iter().all(|s| s.backend.starts_with("gpu")));
+    // ...the cramped one fails it, and the CPU answers every problem.
+    let points = city(&mut rng, 100); // 1.6 KB of points alone
+    let neighbors = Neighbors::from_points(&PointDist::new(Metric::Haversine, &points), NEIGHBORS, 0);
+    let one = SmallInstance {
+        points: &points,
+        neighbors: &neighbors,
+        tour: (0..100).collect(),
+        rounds: 1,
+        stall: 0,
+        seed: 1,
+    };
+    let direct = small.improve_batch(Metric::Haversine, &[one]);
+    match direct {
+        Err(gpu::GpuError::Failed(e)) => assert!(e.contains("binding"), "{e}"),
+        other => panic!("a 1 KiB binding limit must fail the batch as a validation error: {other:?}"),
+    }
+    let fallen = Engine::with_gpu(small).solve_batch(&problems, &budget);
+    let cpu = Engine::new(Backend::Simd).solve_batch(&problems, &budget);
+    for (k, (f, c)) in fallen.iter().zip(&cpu).enumerate() {
+        assert_eq!(f.backend, Backend::Simd.name(), "problem {k}");
+        assert_eq!(f.order, c.order, "problem {k}: the CPU's own tour");
+        assert!((f.length - f.legs.iter().sum::<f64>()).abs() < 1e-9);
+    }
 }
 
 fn route_optim(args: &[&str], env: &[(&str, &str)], stdin: &str) -> std::process::Output {

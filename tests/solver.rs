@@ -540,3 +540,26 @@ fn large_open_path_without_a_matrix() {
     let identity: Vec<usize> = (0..n).collect();
     assert!(s.length < length_of(&p, &identity));
 }
+
+#[test]
+fn matrix_free_path_matches_the_matrix_path_in_quality() {
+    // The same 2,000-point instances through both paths (the matrix-free one
+    // forced by a lower matrix limit): equal kick budgets must give tours
+    // within 1% of each other, for a planar and a spherical metric.
+    let n = 2000;
+    for (seed, metric) in [(31, Metric::Euclidean), (32, Metric::Haversine)] {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let p = problem(random_points(&mut rng, n, metric), metric, true, 0, None);
+        let budget = kicks(3000, seed);
+        let with_matrix = engine().solve(&p, &budget);
+        let without = engine().with_matrix_max_n(n - 1).solve(&p, &budget);
+        check(&p, &with_matrix);
+        check(&p, &without);
+        assert!(
+            close(with_matrix.length, without.length, 0.01),
+            "{metric:?}: matrix {} vs matrix-free {}",
+            with_matrix.length,
+            without.length
+        );
+    }
+}

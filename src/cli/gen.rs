@@ -21,15 +21,49 @@ pub struct GenArgs {
     /// Default: the contiguous United States.
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true, default_values_t = [25.0, -124.0, 49.0, -67.0])]
     bbox: Vec<f64>,
+    /// Planar points in the square [0, SIDE]² with `"metric": "euclidean"`
+    /// instead of lat/lon: the setting of the Beardwood–Halton–Hammersley
+    /// estimate 0.7124·√(n·SIDE²) that `bench` compares large tours with.
+    #[arg(long, value_name = "SIDE", conflicts_with = "bbox")]
+    plane: Option<f64>,
+}
+
+/// What one generated request holds, written straight from the vectors (a
+/// million points never become a JSON tree).
+#[derive(serde::Serialize)]
+struct Generated<'a> {
+    id: String,
+    coordinates: &'a [[f64; 2]],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    options: Option<Options>,
+}
+
+#[derive(serde::Serialize)]
+struct Options {
+    metric: &'static str,
 }
 
 pub fn run(a: GenArgs) -> anyhow::Result<()> {
     ensure!(a.n >= 1, "--n must be at least 1");
     ensure!(a.bbox.len() == 4, "--bbox: expected four numbers LAT_MIN,LON_MIN,LAT_MAX,LON_MAX, got {}", a.bbox.len());
-    let [lat0, lon0, lat1, lon1] = [a.bbox[0], a.bbox[1], a.bbox[2], a.bbox[3]];
-    ensure!((-90.0..=90.0).contains(&lat0) && (-90.0..=90.0).contains(&lat1), "--bbox: latitudes must be in [-90, 90]");
+    let [lat0, lon0, lat1, lon1] = match a.plane {
+        Some(side) => {
+            ensure!(
+                side > 0.0 && side <= route_optim::request::MAX_PLANAR,
+                "--plane: the side must be in (0, {:e}]",
+                route_optim::request::MAX_PLANAR
+            );
+            [0.0, 0.0, side, side]
+        }
+        None => [a.bbox[0], a.bbox[1], a.bbox[2], a.bbox[3]],
+    };
+    let geographic = a.plane.is_none();
     ensure!(
-        (-180.0..=180.0).contains(&lon0) && (-180.0..=180.0).contains(&lon1),
+        !geographic || (-90.0..=90.0).contains(&lat0) && (-90.0..=90.0).contains(&lat1),
+        "--bbox: latitudes must be in [-90, 90]"
+    );
+    ensure!(
+        !geographic || (-180.0..=180.0).contains(&lon0) && (-180.0..=180.0).contains(&lon1),
         "--bbox: longitudes must be in [-180, 180]"
     );
     ensure!(
@@ -55,12 +89,12 @@ pub fn run(a: GenArgs) -> anyhow::Result<()> {
                 } else {
                     (lat0 + rng.f64() * dlat, lon0 + rng.f64() * dlon)
                 };
-                // Six decimals (~0.1 m), as a client would send.
+                // Six decimals (~0.1 m for lat/lon), as a client would send.
                 [(lat * 1e6).round() / 1e6, (lon * 1e6).round() / 1e6]
             })
             .collect();
-        let req = serde_json::json!({"id": k.to_string(), "coordinates": coords});
-        serde_json::to_writer(&mut out, &req)?;
+        let options = a.plane.map(|_| Options { metric: "euclidean" });
+        serde_json::to_writer(&mut out, &Generated { id: k.to_string(), coordinates: &coords, options })?;
         writeln!(out)?;
     }
     out.flush()?;

@@ -115,17 +115,17 @@ fn record(bytes: &[u8]) -> Record {
 
 /// One output as compact JSON text.
 fn render(output: &Output, format: Format) -> String {
-    match (output, format) {
-        (Output::Prediction(p), Format::Geojson) => p.to_geojson().to_string(),
+    match format {
+        Format::Geojson => geojson(output).to_string(),
         _ => serde_json::to_string(output).expect("outputs serialize"),
     }
 }
 
-/// One output as a JSON value, for the pretty-printed single documents.
-fn render_value(output: &Output, format: Format) -> Value {
-    match (output, format) {
-        (Output::Prediction(p), Format::Geojson) => p.to_geojson(),
-        _ => serde_json::to_value(output).expect("outputs serialize"),
+/// A prediction as GeoJSON; an error record as itself.
+fn geojson(output: &Output) -> Value {
+    match output {
+        Output::Prediction(p) => p.to_geojson(),
+        e => serde_json::to_value(e).expect("outputs serialize"),
     }
 }
 
@@ -159,17 +159,23 @@ fn solve_document(
             e => writeln!(out, "{}", render(&e, Format::Json)).context("writing the output"),
         };
     }
-    let rendered = if is_array {
+    let outputs = if is_array {
         let items: Vec<&RawValue> =
             serde_json::from_slice(bytes).with_context(|| format!("{name} is not a JSON array of requests"))?;
         let records = items.into_par_iter().map(|raw| record(raw.get().as_bytes())).collect();
-        let outputs = batch::answer(engine, budget, records);
-        Value::Array(outputs.iter().map(|o| render_value(o, format)).collect())
+        batch::answer(engine, budget, records)
     } else {
-        let outputs = batch::answer(engine, budget, vec![record(bytes)]);
-        render_value(&outputs[0], format)
+        batch::answer(engine, budget, vec![record(bytes)])
     };
-    serde_json::to_writer_pretty(&mut *out, &rendered).context("writing the output")?;
+    // JSON is written straight from the outputs: a million-stop prediction
+    // never becomes a JSON tree. GeoJSON is built as one (see `to_geojson`).
+    let written = match (format, is_array) {
+        (Format::Json, true) => serde_json::to_writer_pretty(&mut *out, &outputs),
+        (Format::Json, false) => serde_json::to_writer_pretty(&mut *out, &outputs[0]),
+        (_, true) => serde_json::to_writer_pretty(&mut *out, &outputs.iter().map(geojson).collect::<Vec<_>>()),
+        (_, false) => serde_json::to_writer_pretty(&mut *out, &geojson(&outputs[0])),
+    };
+    written.context("writing the output")?;
     writeln!(out).context("writing the output")
 }
 

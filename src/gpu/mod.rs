@@ -78,14 +78,21 @@ impl Gpu {
     /// Opens the adapter's device with its own storage limits and compiles
     /// the pipelines.
     pub fn new(adapter: wgpu::Adapter) -> Result<Gpu, GpuError> {
-        let info = adapter.get_info();
         let have = adapter.limits();
-        let required_limits = wgpu::Limits {
+        let limits = wgpu::Limits {
             max_storage_buffer_binding_size: have.max_storage_buffer_binding_size,
             max_buffer_size: have.max_buffer_size,
             max_compute_workgroups_per_dimension: have.max_compute_workgroups_per_dimension,
             ..wgpu::Limits::default()
         };
+        Gpu::with_limits(adapter, limits)
+    }
+
+    /// Opens the adapter's device with the given limits (none above the
+    /// adapter's): to keep to a share of a card, or to see what happens when
+    /// a batch does not fit (the tests' forced GPU failure).
+    pub fn with_limits(adapter: wgpu::Adapter, required_limits: wgpu::Limits) -> Result<Gpu, GpuError> {
+        let info = adapter.get_info();
         let descriptor = wgpu::DeviceDescriptor { label: Some("route-optim"), required_limits, ..Default::default() };
         let (device, queue) =
             pollster::block_on(adapter.request_device(&descriptor)).map_err(|e| GpuError::Device(e.to_string()))?;

@@ -1,85 +1,168 @@
 //! Greedy-edge construction over the candidate lists (≈16–19% above optimal,
 //! a far better start for local search than nearest neighbour's ≈25%).
+//!
+//! The candidate lists leave fragments (about n/30 of them on uniform
+//! points). They are joined by further greedy rounds over the fragments'
+//! free ends only: each round finds every end's nearest free ends with a k-d
+//! tree and adds those edges shortest first, under the same rules. That is
+//! O(F log F) a round where walking to the nearest end by a scan was O(F²),
+//! which took most of the construction time at 10^6 points.
 
 use super::{neighbors::Neighbors, Dist};
+use kiddo::{ImmutableKdTree, SquaredEuclidean};
+use rayon::prelude::*;
+use std::num::NonZero;
 
 const NONE: u32 = u32::MAX;
+/// Free ends each end is offered in a joining round. Two would guarantee
+/// progress (the closest pair of ends of different fragments is always
+/// offered); a few more join most fragments in the first round.
+const JOIN_K: usize = 6;
 
-/// Adds candidate edges shortest first while both ends have degree < 2 and no
-/// cycle closes, after the `fixed` edges; then joins the fragments end to
-/// nearest free end. Returns a tour over all `n` nodes.
-pub fn greedy_edge<D: Dist>(d: &D, nb: &Neighbors, n: usize, fixed: &[(u32, u32)]) -> Vec<u32> {
-    if n <= 3 {
-        return (0..n as u32).collect();
+/// Degrees and fragments while edges are added.
+struct Fragments {
+    adj: Vec<[u32; 2]>,
+    uf: Vec<u32>,
+    edges: usize,
+}
+
+impl Fragments {
+    fn new(n: usize) -> Fragments {
+        Fragments { adj: vec![[NONE; 2]; n], uf: (0..n as u32).collect(), edges: 0 }
     }
-    let mut edges: Vec<(f64, u32, u32)> = (0..n as u32)
-        .flat_map(|i| nb.of(i).iter().map(move |&j| (i.min(j), i.max(j))))
-        .map(|(i, j)| (d.d(i as usize, j as usize), i, j))
-        .collect();
-    edges.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-    edges.dedup_by(|a, b| a.1 == b.1 && a.2 == b.2);
 
-    let mut adj = vec![[NONE; 2]; n];
-    let mut uf: Vec<u32> = (0..n as u32).collect();
-    fn find(uf: &mut [u32], mut x: u32) -> u32 {
-        while uf[x as usize] != x {
-            uf[x as usize] = uf[uf[x as usize] as usize];
-            x = uf[x as usize];
+    fn free(&self, x: u32) -> bool {
+        self.adj[x as usize][1] == NONE
+    }
+
+    fn find(&mut self, mut x: u32) -> u32 {
+        while self.uf[x as usize] != x {
+            self.uf[x as usize] = self.uf[self.uf[x as usize] as usize];
+            x = self.uf[x as usize];
         }
         x
     }
-    let free = |adj: &[[u32; 2]], x: u32| adj[x as usize][1] == NONE;
-    let link = |adj: &mut [[u32; 2]], x: u32, y: u32| {
-        let slot = if adj[x as usize][0] == NONE { 0 } else { 1 };
-        adj[x as usize][slot] = y;
-    };
-    for (i, j) in fixed.iter().copied().chain(edges.iter().map(|e| (e.1, e.2))) {
-        if !free(&adj, i) || !free(&adj, j) {
-            continue;
+
+    /// Adds edge (i, j) when both ends have a free slot and it closes no cycle.
+    fn try_link(&mut self, i: u32, j: u32) {
+        if i == j || !self.free(i) || !self.free(j) {
+            return;
         }
-        let (ri, rj) = (find(&mut uf, i), find(&mut uf, j));
+        let (ri, rj) = (self.find(i), self.find(j));
         if ri == rj {
-            continue;
+            return;
         }
-        uf[ri as usize] = rj;
-        link(&mut adj, i, j);
-        link(&mut adj, j, i);
+        self.uf[ri as usize] = rj;
+        for (x, y) in [(i, j), (j, i)] {
+            let slot = if self.adj[x as usize][0] == NONE { 0 } else { 1 };
+            self.adj[x as usize][slot] = y;
+        }
+        self.edges += 1;
     }
 
-    // Join fragments: walk one, then jump from its end to the nearest free end.
-    let mut ends: Vec<u32> = (0..n as u32).filter(|&x| free(&adj, x)).collect();
+    /// Adds candidate edges shortest first (ties by index, so the result
+    /// does not depend on the order they were found in).
+    fn add_greedily(&mut self, mut edges: Vec<(f64, u32, u32)>) {
+        edges.par_sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        edges.dedup_by(|a, b| a.1 == b.1 && a.2 == b.2);
+        for (_, i, j) in edges {
+            self.try_link(i, j);
+        }
+    }
+}
+
+/// Adds candidate edges shortest first while both ends have degree < 2 and no
+/// cycle closes, after the `fixed` edges; then joins the fragments in greedy
+/// rounds over their ends. `emb` is the metric's embedding of each point (see
+/// [`crate::metric::Metric::embed`]); nodes past its end (an open path's
+/// dummy) take part only through `fixed` and the candidate lists. Returns a
+/// tour over all `d.n()` nodes.
+pub fn greedy_edge<D: Dist>(d: &D, nb: &Neighbors, emb: &[[f64; 3]], fixed: &[(u32, u32)]) -> Vec<u32> {
+    let n = d.n();
+    if n <= 3 {
+        return (0..n as u32).collect();
+    }
+    let mut frags = Fragments::new(n);
+    for &(i, j) in fixed {
+        frags.try_link(i, j);
+    }
+    let edges: Vec<(f64, u32, u32)> = (0..n as u32)
+        .into_par_iter()
+        .flat_map_iter(|i| nb.of(i).iter().map(move |&j| (i.min(j), i.max(j))))
+        .map(|(i, j)| (d.d(i as usize, j as usize), i, j))
+        .collect();
+    frags.add_greedily(edges);
+
+    // A path over n nodes has n - 1 edges.
+    while frags.edges < n - 1 {
+        let ends: Vec<u32> = (0..emb.len().min(n) as u32).filter(|&x| frags.free(x)).collect();
+        let before = frags.edges;
+        frags.add_greedily(end_pairs(d, emb, &ends));
+        if frags.edges == before {
+            // Cannot happen while two fragments have ends in the tree; kept
+            // so a broken invariant ends in a valid (if poor) tour, not a loop.
+            tracing::warn!("greedy joining stalled with {} fragments", n - frags.edges);
+            break;
+        }
+    }
+
+    // Walk the path from one end; then any nodes a stall left out.
     let mut done = vec![false; n];
     let mut tour = Vec::with_capacity(n);
-    let mut cur = ends[0];
-    loop {
-        let (mut prev, mut x) = (NONE, cur);
+    for s in 0..n as u32 {
+        if done[s as usize] || !frags.free(s) {
+            continue;
+        }
+        let (mut prev, mut x) = (NONE, s);
         loop {
             tour.push(x);
             done[x as usize] = true;
-            let next = adj[x as usize].into_iter().find(|&y| y != NONE && y != prev);
-            match next {
+            match frags.adj[x as usize].into_iter().find(|&y| y != NONE && y != prev) {
                 Some(y) if !done[y as usize] => (prev, x) = (x, y),
                 _ => break,
             }
         }
-        let mut best = (f64::INFINITY, NONE);
-        let mut k = 0;
-        while k < ends.len() {
-            let y = ends[k];
-            if done[y as usize] {
-                ends.swap_remove(k);
-                continue;
-            }
-            let dy = d.d(x as usize, y as usize);
-            if dy < best.0 {
-                best = (dy, y);
-            }
-            k += 1;
-        }
-        if best.1 == NONE {
-            break;
-        }
-        cur = best.1;
     }
     tour
+}
+
+/// Each free end's nearest free ends, as candidate edges.
+fn end_pairs<D: Dist>(d: &D, emb: &[[f64; 3]], ends: &[u32]) -> Vec<(f64, u32, u32)> {
+    let pts: Vec<[f64; 3]> = ends.iter().map(|&e| emb[e as usize]).collect();
+    let tree: ImmutableKdTree<f64, 3> = ImmutableKdTree::new_from_slice(&pts);
+    let want = NonZero::new((JOIN_K + 1).min(ends.len())).unwrap_or(NonZero::<usize>::MIN);
+    (0..ends.len())
+        .into_par_iter()
+        .flat_map_iter(|k| {
+            let i = ends[k];
+            tree.nearest_n::<SquaredEuclidean>(&pts[k], want)
+                .into_iter()
+                .map(move |nb| ends[nb.item as usize])
+                .filter(move |&j| j != i)
+                .map(move |j| (d.d(i as usize, j as usize), i.min(j), i.max(j)))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metric::Metric;
+    use crate::solver::PointDist;
+
+    #[test]
+    fn greedy_tours_are_permutations_and_keep_fixed_edges() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        for n in [4, 5, 13, 100, 3000] {
+            let pts: Vec<[f64; 2]> = (0..n).map(|_| [rng.f64() * 1000.0, rng.f64() * 1000.0]).collect();
+            let d = PointDist::new(Metric::Euclidean, &pts);
+            let nb = Neighbors::from_points(&d, 10, 0);
+            let mut tour = greedy_edge(&d, &nb, d.embedding(), &[(0, (n - 1) as u32)]);
+            let pos = |c: u32| tour.iter().position(|&x| x == c).expect("in tour");
+            let (a, b) = (pos(0), pos((n - 1) as u32));
+            assert!(a.abs_diff(b) == 1 || a.abs_diff(b) == n - 1, "n {n}: fixed edge kept");
+            tour.sort_unstable();
+            assert_eq!(tour, (0..n as u32).collect::<Vec<_>>(), "n {n}");
+        }
+    }
 }

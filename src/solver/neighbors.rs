@@ -5,12 +5,36 @@
 //! spherical metrics, the plane otherwise), built once and queried in
 //! parallel, then ordered by the metric itself.
 
-use super::Dist;
+use super::{Dist, PointDist};
 use crate::matrix::DistMatrix;
-use crate::metric::Metric;
+use crate::metric::Embedding;
 use kiddo::{ImmutableKdTree, SquaredEuclidean};
 use rayon::prelude::*;
 use std::num::NonZero;
+
+/// How far (in nearest points) the search for quadrant neighbours widens
+/// before it gives up on an empty quadrant.
+const QUADRANT_SEARCH: [usize; 3] = [40, 160, 640];
+
+/// Two unit vectors spanning the plane in which quadrants are told apart:
+/// x and y on the plane, east and north at `u` on the sphere.
+fn tangent_frame(sphere: bool, u: [f64; 3]) -> [[f64; 3]; 2] {
+    let r = (u[0] * u[0] + u[1] * u[1]).sqrt();
+    if !sphere || r < 1e-12 {
+        return [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]];
+    }
+    let east = [-u[1] / r, u[0] / r, 0.0];
+    let north = [u[1] * east[2] - u[2] * east[1], u[2] * east[0] - u[0] * east[2], u[0] * east[1] - u[1] * east[0]];
+    [east, north]
+}
+
+fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+
+fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
 
 /// Neighbour lists in compressed rows: `list[offs[i]..offs[i + 1]]`.
 pub struct Neighbors {
@@ -56,27 +80,67 @@ impl Neighbors {
         Neighbors::from_rows(rows)
     }
 
-    /// The K nearest by a k-d tree over the metric's embedding.
-    pub fn from_points<D: Dist>(metric: Metric, points: &[[f64; 2]], dist: &D, k: usize) -> Neighbors {
-        let n = points.len();
+    /// The K nearest by a k-d tree over the metric's embedding. With
+    /// `quadrant` > 0, K candidates still, but the nearest `quadrant` points
+    /// of each quadrant around the node (east/north in the tangent plane on
+    /// the sphere; found among its nearest [`QUADRANT_SEARCH`] points) come
+    /// in first and the nearest others fill the rest. On clustered points the
+    /// K nearest of a node at a cluster's edge all lie inside its own
+    /// cluster; its quadrant neighbours are the candidate edges out of it.
+    pub fn from_points(dist: &PointDist, k: usize, quadrant: usize) -> Neighbors {
+        let emb = dist.embedding();
+        let n = emb.len();
         let k = k.min(n.saturating_sub(1));
         if k == 0 {
             return Neighbors::from_rows(vec![Vec::new(); n]);
         }
-        let emb: Vec<[f64; 3]> = points.par_iter().map(|&p| metric.embed(p)).collect();
-        let tree: ImmutableKdTree<f64, 3> = ImmutableKdTree::new_from_slice(&emb);
-        // One extra: the point itself is its own nearest.
-        let want = NonZero::new(k + 1).expect("k + 1 > 0");
+        let tree: ImmutableKdTree<f64, 3> = ImmutableKdTree::new_from_slice(emb);
+        let sphere = dist.metric().embedding() == Embedding::Sphere;
+        let nearest = |i: usize, m: usize| -> Vec<u32> {
+            // One extra: the point itself is its own nearest.
+            let want = NonZero::new((m + 1).min(n)).unwrap_or(NonZero::<usize>::MIN);
+            let found = tree.nearest_n::<SquaredEuclidean>(&emb[i], want);
+            found.into_iter().map(|nb| nb.item as u32).filter(|&j| j as usize != i).collect()
+        };
         let rows = (0..n)
             .into_par_iter()
             .map(|i| {
-                let mut idx: Vec<u32> = tree
-                    .nearest_n::<SquaredEuclidean>(&emb[i], want)
-                    .into_iter()
-                    .map(|nb| nb.item as u32)
-                    .filter(|&j| j as usize != i)
-                    .take(k)
-                    .collect();
+                let mut found = nearest(i, k);
+                let mut idx: Vec<u32> = found[..k.min(found.len())].to_vec();
+                if quadrant > 0 {
+                    let frame = tangent_frame(sphere, emb[i]);
+                    let quadrant_of = |j: u32| {
+                        let v = sub(emb[j as usize], emb[i]);
+                        usize::from(dot(v, frame[0]) >= 0.0) + 2 * usize::from(dot(v, frame[1]) >= 0.0)
+                    };
+                    for &m in std::iter::once(&k).chain(&QUADRANT_SEARCH) {
+                        if m > k {
+                            found = nearest(i, m);
+                        }
+                        let mut count = [0usize; 4];
+                        found.iter().for_each(|&j| count[quadrant_of(j)] += 1);
+                        if count.iter().all(|&c| c >= quadrant) || found.len() >= n - 1 {
+                            break;
+                        }
+                    }
+                    // The nearest of each quadrant first, then the nearest
+                    // others: still k in all, so a kick costs what it did.
+                    let mut taken = [0usize; 4];
+                    let mut picks = Vec::with_capacity(k);
+                    for &j in &found {
+                        let q = quadrant_of(j);
+                        if taken[q] < quadrant && picks.len() < k {
+                            taken[q] += 1;
+                            picks.push(j);
+                        }
+                    }
+                    for &j in &idx {
+                        if picks.len() < k && !picks.contains(&j) {
+                            picks.push(j);
+                        }
+                    }
+                    idx = picks;
+                }
                 idx.sort_by(|&a, &b| dist.d(i, a as usize).total_cmp(&dist.d(i, b as usize)).then(a.cmp(&b)));
                 idx
             })
@@ -106,7 +170,7 @@ impl Neighbors {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::solver::PointDist;
+    use crate::metric::Metric;
 
     #[test]
     fn kd_tree_lists_equal_matrix_lists() {
@@ -115,9 +179,50 @@ mod tests {
             let pts: Vec<[f64; 2]> = (0..300).map(|_| [rng.f64() * 60.0 - 30.0, rng.f64() * 60.0]).collect();
             let m = DistMatrix::scalar(metric, &pts);
             let a = Neighbors::from_matrix(&m, 8);
-            let b = Neighbors::from_points(metric, &pts, &PointDist::new(metric, &pts), 8);
+            let b = Neighbors::from_points(&PointDist::new(metric, &pts), 8, 0);
             for i in 0..300 {
                 assert_eq!(a.of(i), b.of(i), "node {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn quadrant_lists_hold_the_nearest_of_each_quadrant() {
+        // Two far clusters: the lists of the nodes facing the other cluster
+        // must reach into it, which the 10 nearest alone never do.
+        let mut rng = fastrand::Rng::with_seed(3);
+        let mut pts: Vec<[f64; 2]> = (0..300).map(|_| [rng.f64() * 10.0, rng.f64() * 10.0]).collect();
+        pts.extend((0..300).map(|_| [rng.f64() * 10.0, 60.0 + rng.f64() * 10.0]));
+        for metric in [Metric::Euclidean, Metric::Haversine] {
+            let d = PointDist::new(metric, &pts);
+            let nb = Neighbors::from_points(&d, 10, 1);
+            let plain = Neighbors::from_points(&d, 10, 0);
+            let across = |lists: &Neighbors| {
+                (0..600u32).filter(|&i| lists.of(i).iter().any(|&j| (i < 300) != (j < 300))).count()
+            };
+            assert_eq!(across(&plain), 0, "{metric:?}");
+            assert!(across(&nb) > 0, "{metric:?}");
+            for i in 0..600u32 {
+                let list = nb.of(i);
+                // Ten in all; at most four quadrant picks, so the six nearest
+                // are always in; sorted by distance.
+                assert_eq!(list.len(), 10);
+                assert!(plain.of(i)[..6].iter().all(|j| list.contains(j)), "{metric:?} node {i}");
+                assert!(list.windows(2).all(|w| d.d(i as usize, w[0] as usize) <= d.d(i as usize, w[1] as usize)));
+                // By brute force: each quadrant's nearest point, where it is
+                // among the 640 nearest, is in the list.
+                let frame = tangent_frame(metric == Metric::Haversine, d.embedding()[i as usize]);
+                let mut by_dist: Vec<u32> = (0..600u32).filter(|&j| j != i).collect();
+                by_dist.sort_by(|&a, &b| d.d(i as usize, a as usize).total_cmp(&d.d(i as usize, b as usize)));
+                for q in 0..4 {
+                    let first = by_dist.iter().take(640).find(|&&j| {
+                        let v = sub(d.embedding()[j as usize], d.embedding()[i as usize]);
+                        usize::from(dot(v, frame[0]) >= 0.0) + 2 * usize::from(dot(v, frame[1]) >= 0.0) == q
+                    });
+                    if let Some(j) = first {
+                        assert!(list.contains(j), "{metric:?} node {i} quadrant {q}: {j} missing from {list:?}");
+                    }
+                }
             }
         }
     }
