@@ -43,16 +43,23 @@ struct Instance {
     // First point of this instance in `points` and `tours`.
     offset: u32,
     n: u32,
+    // The round this dispatch stops at (a slice of the instance's rounds).
     rounds: u32,
     // Rounds without a better tour that end `ils` early (0: never).
     stall: u32,
     seed: u32,
+    // Rounds already run and rounds since the last better tour, from the
+    // slices before this one: `tours` then holds their best tour, so a
+    // search cut into slices runs the same kicks as one that is not.
+    first: u32,
+    since: u32,
 }
 
 struct Outcome {
     // ils: f32 length of the best tour; best_move: the best gain.
     value: f32,
-    // ils: rounds run, improvements; best_move: i, j (NONE when no move).
+    // ils: rounds run in all, rounds since a better tour; best_move: i, j
+    // (NONE when no move).
     a: u32,
     b: u32,
     _pad: u32,
@@ -424,9 +431,8 @@ fn ils(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: v
     local_search(inst, lid);
     var best = tour_length(n, lid);
     save_best(n, lid);
-    var rounds = 0u;
-    var since = 0u;
-    var improved = 0u;
+    var rounds = inst.first;
+    var since = inst.since;
     loop {
         if (rounds >= inst.rounds || (inst.stall != 0u && since >= inst.stall)) {
             break;
@@ -438,7 +444,6 @@ fn ils(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: v
         // A tour as short as the best is kept (it moves the search along).
         let better = len < best;
         since = select(since + 1u, 0u, better);
-        improved += select(0u, 1u, better);
         best = min(best, len);
         restore_best(len > best, n, lid);
         save_best(n, lid);
@@ -447,7 +452,7 @@ fn ils(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: v
         tours[inst.offset + k] = best_tour[k];
     }
     if (lid == 0u) {
-        outcomes[id] = Outcome(best, rounds, improved, 0u);
+        outcomes[id] = Outcome(best, rounds, since, 0u);
     }
 }
 

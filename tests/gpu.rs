@@ -14,6 +14,7 @@ use route_optim::solver::{
 };
 use std::io::Write;
 use std::process::{Command, Stdio};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 
 /// One device for the whole test binary.
@@ -109,6 +110,7 @@ fn instances(cases: &[Case], rounds: u32, seed: u64) -> Vec<SmallInstance<'_>> {
             rounds,
             stall: 0,
             seed,
+            deadline: None,
         })
         .collect()
 }
@@ -170,7 +172,8 @@ fn best_2opt_move_equals_cpu_full_scan() {
 
 /// Every tour the GPU search returns is a permutation, a 2-opt local optimum
 /// (the CPU full scan finds no improving move above epsilon), reported with
-/// its length, and the same again for the same seed.
+/// its length, and the same again for the same seed, also when the rounds
+/// run in slices (a cancel flag, never set, makes the batch slice them).
 #[test]
 fn ils_tours_are_2opt_optimal_permutations() {
     let Some(gpu) = gpu() else { return };
@@ -189,8 +192,9 @@ fn ils_tours_are_2opt_optimal_permutations() {
                 case(pts, metric, tour)
             })
             .collect();
-        let out = gpu.improve_batch(metric, &instances(&cases, 10, 7)).expect("gpu ils");
-        let again = gpu.improve_batch(metric, &instances(&cases, 10, 7)).expect("gpu ils");
+        let out = gpu.improve_batch(metric, &instances(&cases, 24, 7), None).expect("gpu ils");
+        let never = AtomicBool::new(false);
+        let again = gpu.improve_batch(metric, &instances(&cases, 24, 7), Some(&never)).expect("gpu ils, sliced");
         for ((c, t), t2) in cases.iter().zip(&out).zip(&again) {
             let n = c.points.len();
             let mut seen = vec![false; n];
@@ -204,9 +208,59 @@ fn ils_tours_are_2opt_optimal_permutations() {
             );
             let len = mean_edge(&d, &t.tour) * n as f64;
             assert!((t.length as f64 - len).abs() <= 1e-4 * len, "n={n}: f32 length {} vs {len}", t.length);
-            assert_eq!(t.rounds, 10);
-            assert_eq!(t.tour, t2.tour, "n={n}: same seed, same tour");
+            assert_eq!((t.rounds, t2.rounds), (24, 24));
+            assert_eq!(t.tour, t2.tour, "n={n}: same seed, same tour, sliced or not");
         }
+    }
+}
+
+/// A cancel flag already set ends a batch after its first slice (8 rounds),
+/// each instance with a valid local optimum.
+#[test]
+fn a_cancelled_batch_stops_after_one_slice() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = fastrand::Rng::with_seed(13);
+    let cases: Vec<Case> = (0..8)
+        .map(|k| {
+            let pts = plane(&mut rng, 30 + k);
+            let tour = (0..pts.len() as u32).collect();
+            case(pts, Metric::Euclidean, tour)
+        })
+        .collect();
+    let set = AtomicBool::new(true);
+    let out = gpu.improve_batch(Metric::Euclidean, &instances(&cases, u32::MAX, 3), Some(&set)).expect("gpu ils");
+    for (c, t) in cases.iter().zip(&out) {
+        assert!(t.rounds <= 8, "{} rounds after a cancel", t.rounds);
+        let d = PointDist::new(Metric::Euclidean, &c.points);
+        let mut sorted = t.tour.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..c.points.len() as u32).collect::<Vec<_>>());
+        assert!(reference::is_2opt_optimal(&d, &t.tour, 1e-5 * mean_edge(&d, &t.tour)));
+    }
+}
+
+/// A time limit ends a GPU batch whose rounds are unbounded (an explicit
+/// limit means "search until then", as on the CPU): the batch returns, long
+/// before the test's own two-minute guard, with valid tours from the GPU.
+#[test]
+fn a_time_limit_ends_a_gpu_batch() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = fastrand::Rng::with_seed(14);
+    let problems: Vec<Problem> = (0..8).map(|_| Problem::round_trip(city(&mut rng, 50), Metric::Haversine)).collect();
+    let engine = Engine::with_gpu(Arc::clone(&gpu));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let batch = problems.clone();
+    std::thread::spawn(move || {
+        let budget = Budget { time_limit: Some(std::time::Duration::from_secs(1)), ..Default::default() };
+        let _ = tx.send(engine.solve_batch(&batch, &budget));
+    });
+    let out = rx.recv_timeout(std::time::Duration::from_secs(120)).expect("the time limit did not end the batch");
+    for (p, s) in problems.iter().zip(&out) {
+        assert_eq!(s.backend, gpu.name());
+        let mut sorted = s.order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..p.points.len()).collect::<Vec<_>>());
+        assert!(s.kicks >= 1 && s.kicks < u32::MAX as u64, "{} rounds", s.kicks);
     }
 }
 
@@ -290,8 +344,9 @@ fn a_failing_gpu_batch_is_solved_on_the_cpu() {
         rounds: 1,
         stall: 0,
         seed: 1,
+        deadline: None,
     };
-    let direct = small.improve_batch(Metric::Haversine, &[one]);
+    let direct = small.improve_batch(Metric::Haversine, &[one], None);
     match direct {
         Err(gpu::GpuError::Failed(e)) => assert!(e.contains("binding"), "{e}"),
         other => panic!("a 1 KiB binding limit must fail the batch as a validation error: {other:?}"),

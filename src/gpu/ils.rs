@@ -9,6 +9,8 @@ use crate::metric::{Metric, EARTH_RADIUS_KM};
 use crate::solver::neighbors::Neighbors;
 use bytemuck::{Pod, Zeroable};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// Largest instance the shader holds in workgroup memory.
 pub const GPU_MAX_N: usize = 256;
@@ -41,6 +43,8 @@ struct Instance {
     rounds: u32,
     stall: u32,
     seed: u32,
+    first: u32,
+    since: u32,
 }
 
 #[repr(C)]
@@ -80,6 +84,8 @@ pub struct SmallInstance<'a> {
     /// Rounds without a better tour that end the search early (0: never).
     pub stall: u32,
     pub seed: u64,
+    /// When to stop however many rounds are left (checked between slices).
+    pub deadline: Option<Instant>,
 }
 
 /// What the GPU made of one instance.
@@ -95,27 +101,88 @@ pub struct SmallTour {
 /// A 2-opt move `(i, j, gain)`: see [`crate::solver::reference::best_2opt_move`].
 pub type Move = (usize, usize, f32);
 
-/// The device-side copy of a chunk of instances.
+/// The device-side copy of a chunk of instances; the instance table, which
+/// changes from slice to slice, is bound per dispatch.
 struct Uploaded {
-    group: wgpu::BindGroup,
+    params: wgpu::Buffer,
+    points: wgpu::Buffer,
+    neighbors: wgpu::Buffer,
     tours: wgpu::Buffer,
     outcomes: wgpu::Buffer,
     offsets: Vec<(usize, usize)>,
+}
+
+/// Rounds in a batch's first slice; each slice that ends within
+/// [`SLICE_TARGET`] doubles the next. A batch with neither deadlines nor a
+/// cancel flag runs all its rounds in one slice.
+const FIRST_SLICE: u32 = 8;
+const SLICE_TARGET: Duration = Duration::from_millis(100);
+
+/// Where one instance's search stands between slices.
+#[derive(Clone, Copy, Default)]
+struct State {
+    rounds: u32,
+    since: u32,
+    length: f32,
 }
 
 impl Gpu {
     /// Iterated local search on every instance (2-opt + Or-opt to a local
     /// optimum, kick, repeat; the best tour kept). All instances share
     /// `metric`, haversine or euclidean, and have 8 to [`GPU_MAX_N`] points.
-    pub fn improve_batch(&self, metric: Metric, instances: &[SmallInstance]) -> Result<Vec<SmallTour>, GpuError> {
+    ///
+    /// With deadlines or a `cancel` flag the rounds run in slices (8 rounds,
+    /// then doubling while a slice takes under 100 ms); between slices the
+    /// instances past their deadline, out of rounds or stalled leave the
+    /// dispatch, and a set flag ends them all. A slice resumes from the best
+    /// tour of the one before with the same kicks, so slicing changes when
+    /// a search may stop, never its tours.
+    pub fn improve_batch(
+        &self,
+        metric: Metric,
+        instances: &[SmallInstance],
+        cancel: Option<&AtomicBool>,
+    ) -> Result<Vec<SmallTour>, GpuError> {
         let mut out = Vec::with_capacity(instances.len());
         for chunk in instances.chunks(CHUNK) {
             let up = self.upload_instances(metric, chunk)?;
-            let (tours, outcomes) = self.run(&self.ils.ils, &up, chunk.len())?;
-            for ((o, &(off, n)), inst) in outcomes.iter().zip(&up.offsets).zip(chunk) {
+            let sliced = cancel.is_some() || chunk.iter().any(|i| i.deadline.is_some());
+            let mut slice = if sliced { FIRST_SLICE } else { u32::MAX };
+            let mut state = vec![State::default(); chunk.len()];
+            let mut active: Vec<usize> = (0..chunk.len()).collect();
+            while !active.is_empty() {
+                let table: Vec<Instance> = active
+                    .iter()
+                    .map(|&i| {
+                        let s = state[i];
+                        let end = chunk[i].rounds.min(s.rounds.saturating_add(slice));
+                        Instance { rounds: end, first: s.rounds, since: s.since, ..instance(&chunk[i], up.offsets[i]) }
+                    })
+                    .collect();
+                let t0 = Instant::now();
+                let outcomes = self.dispatch(&self.ils.ils, &up, &table)?;
+                for (&i, o) in active.iter().zip(&outcomes) {
+                    state[i] = State { rounds: o.a, since: o.b, length: o.value };
+                }
+                let now = Instant::now();
+                let cancelled = cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+                active.retain(|&i| {
+                    let (inst, s) = (&chunk[i], state[i]);
+                    let done = s.rounds >= inst.rounds
+                        || (inst.stall != 0 && s.since >= inst.stall)
+                        || inst.deadline.is_some_and(|d| now >= d);
+                    !(done || cancelled)
+                });
+                if now - t0 < SLICE_TARGET {
+                    slice = slice.saturating_mul(2);
+                }
+            }
+            let total: usize = up.offsets.iter().map(|o| o.1).sum();
+            let tours: Vec<u32> = bytemuck::pod_collect_to_vec(&self.read(&up.tours, 0, (total.max(1) * 4) as u64)?);
+            for ((s, &(off, n)), inst) in state.iter().zip(&up.offsets).zip(chunk) {
                 let tour = tours[off..off + n].to_vec();
                 check_permutation(&tour, inst.points.len())?;
-                out.push(SmallTour { tour, length: o.value, rounds: o.a });
+                out.push(SmallTour { tour, length: s.length, rounds: s.rounds });
             }
         }
         Ok(out)
@@ -128,7 +195,8 @@ impl Gpu {
         let mut out = Vec::with_capacity(instances.len());
         for chunk in instances.chunks(CHUNK) {
             let up = self.upload_instances(metric, chunk)?;
-            let (_, outcomes) = self.run(&self.ils.best_move, &up, chunk.len())?;
+            let table: Vec<Instance> = chunk.iter().zip(&up.offsets).map(|(inst, &o)| instance(inst, o)).collect();
+            let outcomes = self.dispatch(&self.ils.best_move, &up, &table)?;
             out.extend(outcomes.iter().map(|o| (o.a != NONE).then_some((o.a as usize, o.b as usize, o.value))));
         }
         Ok(out)
@@ -173,30 +241,36 @@ impl Gpu {
         let points: Vec<[f32; 4]> = per.iter().flat_map(|p| p.0.iter().copied()).collect();
         let neighbors: Vec<u32> = per.iter().flat_map(|p| p.1.iter().copied()).collect();
         let tours: Vec<u32> = chunk.iter().flat_map(|i| i.tour.iter().copied()).collect();
-        let table: Vec<Instance> = chunk
-            .iter()
-            .zip(&offsets)
-            .map(|(inst, &(offset, n))| Instance {
-                offset: offset as u32,
-                n: n as u32,
-                rounds: inst.rounds,
-                stall: inst.stall,
-                seed: (inst.seed ^ (inst.seed >> 32)) as u32,
-            })
-            .collect();
         let params =
             Params { sphere: sphere as u32, scale: (2.0 * EARTH_RADIUS_KM) as f32, eps_rel: EPS_REL, k: k as u32 };
         self.checked(|| {
             let storage = wgpu::BufferUsages::STORAGE;
             let copy = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
             let d = &self.device;
-            let params = upload(d, "params", bytemuck::bytes_of(&params), wgpu::BufferUsages::UNIFORM);
-            let table = upload(d, "instances", bytemuck::cast_slice(&table), storage);
-            let points = upload(d, "points", bytemuck::cast_slice(&points), storage);
-            let neighbors = upload(d, "neighbors", bytemuck::cast_slice(&neighbors), storage);
-            let tours = upload(d, "tours", bytemuck::cast_slice(&tours), copy);
-            let outcomes = upload(d, "outcomes", &vec![0u8; chunk.len() * size_of::<Outcome>()], copy);
-            let entries: Vec<wgpu::BindGroupEntry> = [&params, &table, &points, &neighbors, &tours, &outcomes]
+            Ok(Uploaded {
+                params: upload(d, "params", bytemuck::bytes_of(&params), wgpu::BufferUsages::UNIFORM),
+                points: upload(d, "points", bytemuck::cast_slice(&points), storage),
+                neighbors: upload(d, "neighbors", bytemuck::cast_slice(&neighbors), storage),
+                tours: upload(d, "tours", bytemuck::cast_slice(&tours), copy),
+                outcomes: upload(d, "outcomes", &vec![0u8; chunk.len() * size_of::<Outcome>()], copy),
+                offsets,
+            })
+        })
+    }
+
+    /// Dispatches one workgroup per entry of `table` and reads back their
+    /// outcomes (the tours stay on the device).
+    fn dispatch(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        up: &Uploaded,
+        table: &[Instance],
+    ) -> Result<Vec<Outcome>, GpuError> {
+        self.checked(|| {
+            let d = &self.device;
+            let table_buffer = upload(d, "instances", bytemuck::cast_slice(table), wgpu::BufferUsages::STORAGE);
+            let buffers = [&up.params, &table_buffer, &up.points, &up.neighbors, &up.tours, &up.outcomes];
+            let entries: Vec<wgpu::BindGroupEntry> = buffers
                 .iter()
                 .enumerate()
                 .map(|(b, buf)| wgpu::BindGroupEntry { binding: b as u32, resource: buf.as_entire_binding() })
@@ -206,32 +280,31 @@ impl Gpu {
                 layout: &self.ils.layout,
                 entries: &entries,
             });
-            Ok(Uploaded { group, tours, outcomes, offsets })
-        })
-    }
-
-    /// Dispatches one workgroup per instance and reads back tours and outcomes.
-    fn run(
-        &self,
-        pipeline: &wgpu::ComputePipeline,
-        up: &Uploaded,
-        count: usize,
-    ) -> Result<(Vec<u32>, Vec<Outcome>), GpuError> {
-        self.checked(|| {
-            let mut encoder = self.device.create_command_encoder(&Default::default());
+            let mut encoder = d.create_command_encoder(&Default::default());
             {
                 let mut pass = encoder.begin_compute_pass(&Default::default());
                 pass.set_pipeline(pipeline);
-                pass.set_bind_group(0, &up.group, &[]);
-                let x = count.min(GRID_X);
-                pass.dispatch_workgroups(x as u32, count.div_ceil(GRID_X) as u32, 1);
+                pass.set_bind_group(0, &group, &[]);
+                let x = table.len().min(GRID_X);
+                pass.dispatch_workgroups(x as u32, table.len().div_ceil(GRID_X) as u32, 1);
             }
             self.queue.submit([encoder.finish()]);
-            let total: usize = up.offsets.iter().map(|o| o.1).sum();
-            let tours = self.read(&up.tours, 0, (total.max(1) * 4) as u64)?;
-            let outcomes = self.read(&up.outcomes, 0, (count * size_of::<Outcome>()) as u64)?;
-            Ok((bytemuck::pod_collect_to_vec(&tours), bytemuck::pod_collect_to_vec(&outcomes)))
+            let outcomes = self.read(&up.outcomes, 0, (table.len() * size_of::<Outcome>()) as u64)?;
+            Ok(bytemuck::pod_collect_to_vec(&outcomes))
         })
+    }
+}
+
+/// An instance's table entry for a search from its first round.
+fn instance(inst: &SmallInstance, (offset, n): (usize, usize)) -> Instance {
+    Instance {
+        offset: offset as u32,
+        n: n as u32,
+        rounds: inst.rounds,
+        stall: inst.stall,
+        seed: (inst.seed ^ (inst.seed >> 32)) as u32,
+        first: 0,
+        since: 0,
     }
 }
 

@@ -463,15 +463,22 @@ fn solve_on_gpu(
         .zip(starts)
         .map(|((&i, neighbors), tour)| {
             let p = &problems[i];
-            let (rounds, stall) = match budget.kicks {
-                Some(k) => (k.min(u32::MAX as u64) as u32, 0),
-                None => (GPU_DEFAULT_ROUNDS, default_stall(p.points.len()).min(u32::MAX as u64) as u32),
+            // As on the CPU: a time limit (the request's, else the call's)
+            // or a kick count is run out; with neither, the search stops on
+            // stagnation, after at most GPU_DEFAULT_ROUNDS (no default time:
+            // the batch runs together, not one request after another).
+            let given = p.time_limit.or(budget.time_limit);
+            let (rounds, stall) = match (budget.kicks, given) {
+                (Some(k), _) => (k.min(u32::MAX as u64) as u32, 0),
+                (None, Some(_)) => (u32::MAX, 0),
+                (None, None) => (GPU_DEFAULT_ROUNDS, default_stall(p.points.len()).min(u32::MAX as u64) as u32),
             };
+            let deadline = earliest(given.and_then(|l| t0.checked_add(l)), budget.deadline);
             let seed = p.seed.or(budget.seed).unwrap_or(DEFAULT_SEED);
-            SmallInstance { points: &p.points, neighbors, tour, rounds, stall, seed }
+            SmallInstance { points: &p.points, neighbors, tour, rounds, stall, seed, deadline }
         })
         .collect();
-    let tours = gpu.improve_batch(metric, &instances)?;
+    let tours = gpu.improve_batch(metric, &instances, budget.cancel.as_deref())?;
     let elapsed = t0.elapsed();
     Ok(idx
         .iter()
@@ -492,6 +499,14 @@ fn solve_on_gpu(
             }
         })
         .collect())
+}
+
+/// The earlier of two optional deadlines.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// Default limit when neither the problem nor the call gives one: grows with
@@ -540,11 +555,7 @@ impl<'a> Limits<'a> {
             (None, None) => Some(default_time_limit(p.points.len())),
         };
         // A limit past the end of time (the CLI accepts any seconds) is no limit.
-        let own = limit.and_then(|l| t0.checked_add(l));
-        let deadline = match (own, budget.deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let deadline = earliest(limit.and_then(|l| t0.checked_add(l)), budget.deadline);
         let explicit = given.is_some() || budget.kicks.is_some();
         let stall = (!explicit).then(|| default_stall(p.points.len()));
         Limits {
