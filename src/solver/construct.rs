@@ -18,6 +18,9 @@ const NONE: u32 = u32::MAX;
 /// progress (the closest pair of ends of different fragments is always
 /// offered); a few more join most fragments in the first round.
 const JOIN_K: usize = 6;
+/// Nodes per rayon task at least: small instances (most requests, solved
+/// many at a time) stay on one thread.
+const PAR_MIN: usize = 4096;
 
 /// Degrees and fragments while edges are added.
 struct Fragments {
@@ -88,6 +91,7 @@ pub fn greedy_edge<D: Dist>(d: &D, nb: &Neighbors, emb: &[[f64; 3]], fixed: &[(u
     }
     let edges: Vec<(f64, u32, u32)> = (0..n as u32)
         .into_par_iter()
+        .with_min_len(PAR_MIN)
         .flat_map_iter(|i| nb.of(i).iter().map(move |&j| (i.min(j), i.max(j))))
         .map(|(i, j)| (d.d(i as usize, j as usize), i, j))
         .collect();
@@ -133,6 +137,7 @@ fn end_pairs<D: Dist>(d: &D, emb: &[[f64; 3]], ends: &[u32]) -> Vec<(f64, u32, u
     let want = NonZero::new((JOIN_K + 1).min(ends.len())).unwrap_or(NonZero::<usize>::MIN);
     (0..ends.len())
         .into_par_iter()
+        .with_min_len(PAR_MIN)
         .flat_map_iter(|k| {
             let i = ends[k];
             tree.nearest_n::<SquaredEuclidean>(&pts[k], want)

@@ -73,7 +73,8 @@ pub struct PointDist<'a> {
 
 impl<'a> PointDist<'a> {
     pub fn new(metric: Metric, points: &'a [[f64; 2]]) -> PointDist<'a> {
-        let emb = points.par_iter().map(|&p| metric.embed(p)).collect();
+        // Whole small instances to one thread: they are solved many at a time.
+        let emb = points.par_iter().with_min_len(4096).map(|&p| metric.embed(p)).collect();
         PointDist { metric, points, emb }
     }
 
