@@ -161,7 +161,12 @@ impl Gpu {
                     .collect();
                 let t0 = Instant::now();
                 let outcomes = self.dispatch(&self.ils.ils, &up, &table)?;
-                for (&i, o) in active.iter().zip(&outcomes) {
+                for ((&i, o), t) in active.iter().zip(&outcomes).zip(&table) {
+                    // A slice ends at its last round or on stagnation; anything
+                    // else is a GPU fault, and would loop here for ever.
+                    if o.a != t.rounds && !(t.stall != 0 && o.b >= t.stall) {
+                        return Err(GpuError::Failed(format!("the GPU stopped at round {} of {}", o.a, t.rounds)));
+                    }
                     state[i] = State { rounds: o.a, since: o.b, length: o.value };
                 }
                 let now = Instant::now();
