@@ -93,9 +93,10 @@ pub struct Rejected {
 }
 
 /// Decodes and validates one record. Decoding goes straight into the
-/// vectors of [`RawRequest`]: no JSON tree of a valid record is built. JSON errors say where, as serde_json's line
-/// and column plus the byte offset into the record (after any byte-order
-/// mark), which is what finds the spot in a one-line file of megabytes.
+/// vectors of [`RawRequest`]: no JSON tree of a valid record is built. JSON
+/// errors say where, as serde_json's line and column plus the byte offset
+/// into the record (after any byte-order mark), which is what finds the
+/// spot in a one-line file of megabytes.
 pub fn parse(bytes: &[u8]) -> Result<Request, Rejected> {
     let bytes = strip_bom(bytes);
     // serde also reads a struct from a sequence; a request is only an object.
