@@ -66,7 +66,12 @@ impl Fragments {
     /// Adds candidate edges shortest first (ties by index, so the result
     /// does not depend on the order they were found in).
     fn add_greedily(&mut self, mut edges: Vec<(f64, u32, u32)>) {
-        edges.par_sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        let by = |a: &(f64, u32, u32), b: &(f64, u32, u32)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2));
+        if edges.len() < PAR_MIN {
+            edges.sort_unstable_by(by);
+        } else {
+            edges.par_sort_unstable_by(by);
+        }
         edges.dedup_by(|a, b| a.1 == b.1 && a.2 == b.2);
         for (_, i, j) in edges {
             self.try_link(i, j);
