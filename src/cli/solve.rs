@@ -117,7 +117,12 @@ fn record(bytes: &[u8]) -> Record {
 fn render(output: &Output, format: Format) -> String {
     match format {
         Format::Geojson => geojson(output).to_string(),
-        _ => serde_json::to_string(output).expect("outputs serialize"),
+        _ => {
+            // Sized for a prediction of a few dozen stops, to skip most regrowth.
+            let mut text = Vec::with_capacity(4096);
+            serde_json::to_writer(&mut text, output).expect("outputs serialize");
+            String::from_utf8(text).expect("serde_json writes UTF-8")
+        }
     }
 }
 

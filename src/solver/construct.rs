@@ -22,6 +22,24 @@ const JOIN_K: usize = 6;
 /// many at a time) stay on one thread.
 const PAR_MIN: usize = 4096;
 
+/// A candidate edge (i < j) keyed by its length: integers sort as
+/// [`f64::total_cmp`] would, ties by index, and faster.
+type Edge = (u64, u32, u32);
+
+fn edge<D: Dist>(d: &D, i: u32, j: u32) -> Edge {
+    (length_key(d.d(i as usize, j as usize)), i.min(j), i.max(j))
+}
+
+/// An f64 as an unsigned key that sorts as [`f64::total_cmp`] does.
+fn length_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | 1 << 63
+    }
+}
+
 /// Degrees and fragments while edges are added.
 struct Fragments {
     adj: Vec<[u32; 2]>,
@@ -65,12 +83,11 @@ impl Fragments {
 
     /// Adds candidate edges shortest first (ties by index, so the result
     /// does not depend on the order they were found in).
-    fn add_greedily(&mut self, mut edges: Vec<(f64, u32, u32)>) {
-        let by = |a: &(f64, u32, u32), b: &(f64, u32, u32)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2));
+    fn add_greedily(&mut self, mut edges: Vec<Edge>) {
         if edges.len() < PAR_MIN {
-            edges.sort_unstable_by(by);
+            edges.sort_unstable();
         } else {
-            edges.par_sort_unstable_by(by);
+            edges.par_sort_unstable();
         }
         edges.dedup_by(|a, b| a.1 == b.1 && a.2 == b.2);
         for (_, i, j) in edges {
@@ -94,12 +111,12 @@ pub fn greedy_edge<D: Dist>(d: &D, nb: &Neighbors, emb: &[[f64; 3]], fixed: &[(u
     for &(i, j) in fixed {
         frags.try_link(i, j);
     }
-    let edges: Vec<(f64, u32, u32)> = (0..n as u32)
-        .into_par_iter()
-        .with_min_len(PAR_MIN)
-        .flat_map_iter(|i| nb.of(i).iter().map(move |&j| (i.min(j), i.max(j))))
-        .map(|(i, j)| (d.d(i as usize, j as usize), i, j))
-        .collect();
+    let of = |i: u32| nb.of(i).iter().map(move |&j| edge(d, i, j));
+    let edges: Vec<Edge> = if n < PAR_MIN {
+        (0..n as u32).flat_map(of).collect()
+    } else {
+        (0..n as u32).into_par_iter().flat_map_iter(of).collect()
+    };
     frags.add_greedily(edges);
 
     // A path over n nodes has n - 1 edges.
@@ -136,7 +153,7 @@ pub fn greedy_edge<D: Dist>(d: &D, nb: &Neighbors, emb: &[[f64; 3]], fixed: &[(u
 }
 
 /// Each free end's nearest free ends, as candidate edges.
-fn end_pairs<D: Dist>(d: &D, emb: &[[f64; 3]], ends: &[u32]) -> Vec<(f64, u32, u32)> {
+fn end_pairs<D: Dist>(d: &D, emb: &[[f64; 3]], ends: &[u32]) -> Vec<Edge> {
     let pts: Vec<[f64; 3]> = ends.iter().map(|&e| emb[e as usize]).collect();
     let tree: ImmutableKdTree<f64, 3> = ImmutableKdTree::new_from_slice(&pts);
     let want = NonZero::new((JOIN_K + 1).min(ends.len())).unwrap_or(NonZero::<usize>::MIN);
@@ -149,7 +166,7 @@ fn end_pairs<D: Dist>(d: &D, emb: &[[f64; 3]], ends: &[u32]) -> Vec<(f64, u32, u
                 .into_iter()
                 .map(move |nb| ends[nb.item as usize])
                 .filter(move |&j| j != i)
-                .map(move |j| (d.d(i as usize, j as usize), i.min(j), i.max(j)))
+                .map(move |j| edge(d, i, j))
         })
         .collect()
 }
@@ -159,6 +176,20 @@ mod tests {
     use super::*;
     use crate::metric::Metric;
     use crate::solver::PointDist;
+
+    #[test]
+    fn length_keys_sort_as_total_cmp() {
+        let mut rng = fastrand::Rng::with_seed(6);
+        let mut xs: Vec<f64> = (0..2000).map(|_| (rng.f64() - 0.3) * 10f64.powi(rng.i32(-5..8))).collect();
+        xs.extend([0.0, -0.0, 1.0, 1.0, f64::MIN_POSITIVE, 1e300]);
+        let mut by_key = xs.clone();
+        by_key.sort_by_key(|&x| length_key(x));
+        xs.sort_by(f64::total_cmp);
+        assert_eq!(
+            by_key.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            xs.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+    }
 
     #[test]
     fn greedy_tours_are_permutations_and_keep_fixed_edges() {

@@ -521,15 +521,18 @@ pub fn default_time_limit(n: usize) -> Duration {
 /// improvements; measured on random requests, this lands on the best known
 /// tour of ≥ 99% of 20- and 50-stop requests (BENCHMARKS.md).
 pub fn default_stall(n: usize) -> u64 {
-    (n as u64 * n as u64 / 8).max(30)
+    (n as u64 * n as u64 / 10).max(30)
 }
 
-/// One kick in ten may keep a tour longer than the current one by up to a
-/// fifth of an average edge: a little diversification that finds the best
-/// known tour more often for the same kicks (888 → 906 of 1000 random
-/// 100-stop requests at 1000 kicks). The best tour seen is what is returned.
-const SLACK_ODDS: f64 = 0.1;
-const SLACK_EDGES: f64 = 0.2;
+/// One kick in five may keep a tour longer than the current one, as long as
+/// it stays within two average edges of the best tour seen (which is what
+/// is returned). Measured on 1000 random 100-stop requests at 1000 kicks,
+/// three seeds: 897 at the best known tour with no such kicks, 938 with
+/// them. The window is anchored at the best, not at the current tour: a
+/// walk that may drift from its current tour drifts far on a large
+/// instance, where kicks are local (fnl4461 at 4 s: 0.89% against 0.31%).
+const SLACK_ODDS: f64 = 0.2;
+const SLACK_EDGES: f64 = 2.0;
 
 /// When one search stops.
 struct Limits<'a> {
@@ -635,7 +638,11 @@ fn improve<D: Dist>(
             }
         }
         kicks += 1;
-        let slack = if diversify && rng.f64() < SLACK_ODDS { SLACK_EDGES * best_len / d.n() as f64 } else { 0.0 };
+        let slack = if diversify && rng.f64() < SLACK_ODDS {
+            (best_len + SLACK_EDGES * best_len / d.n() as f64 - search.length).max(0.0)
+        } else {
+            0.0
+        };
         search.kick_round(&mut rng, slack);
         if search.length < best_len - 1e-7 {
             since_better = 0;

@@ -16,6 +16,16 @@ use std::num::NonZero;
 /// before it gives up on an empty quadrant.
 const QUADRANT_SEARCH: [usize; 3] = [40, 160, 640];
 
+/// Matrix rows per rayon task at least: the lists of a small instance (most
+/// requests, solved many at a time) are built on one thread.
+const ROWS_PER_TASK: usize = 256;
+
+/// An f32 as an unsigned key that sorts as [`f32::total_cmp`] does.
+fn order_key(x: f32) -> u64 {
+    let b = x.to_bits();
+    u64::from(if b >> 31 == 1 { !b } else { b | 0x8000_0000 })
+}
+
 /// Two unit vectors spanning the plane in which quadrants are told apart:
 /// x and y on the plane, east and north at `u` on the sphere.
 fn tangent_frame(sphere: bool, u: [f64; 3]) -> [[f64; 3]; 2] {
@@ -59,25 +69,32 @@ impl Neighbors {
         Neighbors { offs, list }
     }
 
-    /// The K nearest by a full matrix.
+    /// The K nearest by a full matrix: each row's distances as order-keeping
+    /// integer keys with the column in the low bits, so one integer sort
+    /// gives distance order with ties by index, the order `total_cmp` gives.
     pub fn from_matrix(m: &DistMatrix, k: usize) -> Neighbors {
         let n = m.n();
         let k = k.min(n.saturating_sub(1));
-        let rows = (0..n)
-            .into_par_iter()
-            .map(|i| {
-                let row = m.row(i);
-                let mut idx: Vec<u32> = (0..n as u32).filter(|&j| j as usize != i).collect();
-                let by = |a: &u32, b: &u32| row[*a as usize].total_cmp(&row[*b as usize]).then(a.cmp(b));
-                if k < idx.len() {
-                    idx.select_nth_unstable_by(k, by);
-                    idx.truncate(k);
+        let offs = (0..=n).map(|i| (i * k) as u32).collect();
+        let mut list = vec![0u32; n * k];
+        if k > 0 {
+            list.par_chunks_mut(k).with_min_len(ROWS_PER_TASK).enumerate().for_each_init(Vec::new, |keys, (i, out)| {
+                keys.clear();
+                keys.extend(
+                    m.row(i).iter().enumerate().filter(|&(j, _)| j != i).map(|(j, &x)| (order_key(x) << 32) | j as u64),
+                );
+                // Selecting first pays only on long rows.
+                if k < keys.len() && keys.len() > 4 * k {
+                    keys.select_nth_unstable(k);
+                    keys.truncate(k);
                 }
-                idx.sort_unstable_by(by);
-                idx
-            })
-            .collect();
-        Neighbors::from_rows(rows)
+                keys.sort_unstable();
+                for (o, key) in out.iter_mut().zip(keys.iter()) {
+                    *o = *key as u32;
+                }
+            });
+        }
+        Neighbors { offs, list }
     }
 
     /// The K nearest by a k-d tree over the metric's embedding, and with
@@ -164,6 +181,27 @@ impl Neighbors {
 mod tests {
     use super::*;
     use crate::metric::Metric;
+
+    #[test]
+    fn matrix_lists_equal_a_plain_sort_of_each_row() {
+        let mut rng = fastrand::Rng::with_seed(4);
+        for n in [1, 2, 5, 12, 40, 300] {
+            // Points on a coarse grid: many equal distances and some coincident
+            // points, so ties (broken by index) are tested too.
+            let pts: Vec<[f64; 2]> = (0..n).map(|_| [rng.u8(..6) as f64, rng.u8(..6) as f64]).collect();
+            let m = DistMatrix::scalar(Metric::Euclidean, &pts);
+            for k in [0, 3, 10] {
+                let nb = Neighbors::from_matrix(&m, k);
+                for i in 0..n {
+                    let row = m.row(i);
+                    let mut plain: Vec<u32> = (0..n as u32).filter(|&j| j as usize != i).collect();
+                    plain.sort_by(|&a, &b| row[a as usize].total_cmp(&row[b as usize]).then(a.cmp(&b)));
+                    plain.truncate(k);
+                    assert_eq!(nb.of(i as u32), &plain[..], "n {n}, k {k}, row {i}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn kd_tree_lists_equal_matrix_lists() {
