@@ -32,5 +32,14 @@ echo "== crossover: batch size, GPU vs CPU, 20 stops, default budgets"
 for c in 16 64 256 1024; do
   for b in gpu cpu; do timeout 60 $R bench batch --stops 20 --count $c --reference 0 --backend $b; done
 done
+echo "== 10^6 uniform points: construction + local search, then 60 s, CPU vs the GPU's 2-opt descent"
+$R gen --n 1000000 --plane 1000000 --seed 1 > /tmp/million.json
+for limit in "--iterations 0" "--time-limit 60"; do
+  for b in cpu gpu; do
+    echo "-- $b $limit"
+    RUST_LOG=route_optim=debug /usr/bin/time -f "%e s wall, %M KB" timeout 120 $R solve /tmp/million.json $limit --backend $b \
+      | grep -E '^  "distance_km"|^    "(backend|ms)"'
+  done
+done
 echo "== criterion: matrices and batches by backend"
 timeout 200 $KERNELS --bench 'gpu_' --noplot

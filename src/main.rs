@@ -34,6 +34,9 @@ fn main() -> ExitCode {
     let argv0 = std::env::args_os().next().unwrap_or_default();
     let bootstrap = std::path::Path::new(&argv0).file_name().is_some_and(|f| f == "bootstrap");
     let command = if bootstrap && std::env::args_os().len() == 1 { Command::Lambda } else { Args::parse().command };
+    if matches!(command, Command::Solve(_) | Command::Bench(_) | Command::Info) {
+        cli::log_to_stderr("warn");
+    }
     let result = match command {
         Command::Lambda => cli::lambda::run(),
         Command::Solve(a) => cli::solve::run(a),

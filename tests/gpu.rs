@@ -5,12 +5,13 @@
 //! Without an adapter these tests print "skipped" and pass, unless
 //! `REQUIRE_GPU=1` (as CI sets), which makes a missing adapter a failure.
 
-use route_optim::gpu::{self, Gpu, SmallInstance};
+use route_optim::gpu::{self, Gpu, SmallInstance, Until, GPU_MAX_N};
 use route_optim::matrix::DistMatrix;
 use route_optim::metric::Metric;
 use route_optim::solver::neighbors::Neighbors;
 use route_optim::solver::{
-    construct, reference, Backend, Budget, Dist, Engine, PointDist, Problem, GPU_MIN_BATCH, NEIGHBORS,
+    construct, local, reference, Backend, Budget, Dist, Engine, PointDist, Problem, GPU_MIN_BATCH, NEIGHBORS,
+    QUADRANT_NEIGHBORS,
 };
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -287,7 +288,8 @@ fn gpu_quality_matches_cpu_on_1000_instances() {
     assert!(g <= c * 1.005, "GPU mean {g} is more than 0.5% above the CPU's {c}");
 }
 
-/// The engine sends small round trips to the GPU and everything else to the
+/// The engine sends small round trips to the GPU's batch search, a larger
+/// round trip through the GPU's large-tour 2-opt, and everything else to the
 /// CPU; every answer starts at its start and its length is the sum of its legs.
 #[test]
 fn engine_routes_each_problem_to_its_backend() {
@@ -312,7 +314,7 @@ fn engine_routes_each_problem_to_its_backend() {
         assert_eq!(s.order.len(), p.points.len());
         assert_eq!(s.order[0], p.start);
         assert!((s.length - s.legs.iter().sum::<f64>()).abs() < 1e-9);
-        let want = if k < 12 { gpu.name() } else { Backend::Simd.name() };
+        let want = if k < 12 || k == 15 { gpu.name() } else { Backend::Simd.name() };
         assert_eq!(s.backend, want, "problem {k}");
     }
     assert!(out[13].optimal, "6 points are solved exactly on the CPU");
@@ -351,6 +353,9 @@ fn a_failing_gpu_batch_is_solved_on_the_cpu() {
         Err(gpu::GpuError::Failed(e)) => assert!(e.contains("binding"), "{e}"),
         other => panic!("a 1 KiB binding limit must fail the batch as a validation error: {other:?}"),
     }
+    // A large round trip does not fit either: its 2-opt descent stays on the CPU.
+    let mut problems = problems;
+    problems.push(Problem::round_trip(city(&mut rng, 600), Metric::Haversine));
     let fallen = Engine::with_gpu(small).solve_batch(&problems, &budget);
     let cpu = Engine::new(Backend::Simd).solve_batch(&problems, &budget);
     for (k, (f, c)) in fallen.iter().zip(&cpu).enumerate() {
@@ -434,4 +439,117 @@ fn shared_probe_finds_the_same_adapter() {
     let Some(g) = gpu() else { return };
     let shared = gpu::shared().expect("the shared probe finds the adapter the test found");
     assert_eq!(shared.adapter_info().name, g.adapter_info().name);
+}
+
+/// A large tour's problem for the large-tour 2-opt: points, neighbour lists
+/// as the engine builds them off the matrix path, and the greedy tour.
+fn large(points: Vec<[f64; 2]>, metric: Metric) -> (Vec<[f64; 2]>, Neighbors, Vec<u32>) {
+    let d = PointDist::new(metric, &points);
+    let nb = Neighbors::from_points(&d, NEIGHBORS, QUADRANT_NEIGHBORS);
+    let tour = construct::greedy_edge(&d, &nb, d.embedding(), &[]);
+    (points, nb, tour)
+}
+
+/// Each node's move proposed by `two_opt_large.wgsl` is the CPU reference's
+/// best neighbour-list move of that node (or gains as much: a tie), and the
+/// GPU proposes a move for every node where the reference finds one that
+/// gains clearly more than f32 noise. On random tours (long edges, large
+/// gains) and on greedy tours (short edges, small gains).
+#[test]
+fn large_tour_proposals_equal_the_cpu_reference() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = fastrand::Rng::with_seed(15);
+    for (n, shuffled) in [(300, true), (2000, true), (2000, false), (7, true)] {
+        let (points, nb, mut tour) = large(plane(&mut rng, n), Metric::Euclidean);
+        if shuffled {
+            rng.shuffle(&mut tour);
+        }
+        let d = PointDist::new(Metric::Euclidean, &points);
+        let tol = 1e-5 * mean_edge(&d, &tour);
+        let want = reference::best_list_2opt_moves(&d, &nb, &tour, 0.0);
+        let got = gpu.two_opt_proposals(Metric::Euclidean, &points, &nb, &tour).expect("gpu proposals");
+        let mut by_node = vec![None; n];
+        for p in &got {
+            assert!(by_node[p.node as usize].replace(p).is_none(), "n={n}: node {} proposed twice", p.node);
+        }
+        let t = |k: usize| tour[k % n] as usize;
+        let gain =
+            |i: usize, j: usize| d.d(t(i), t(i + 1)) + d.d(t(j), t(j + 1)) - d.d(t(i), t(j)) - d.d(t(i + 1), t(j + 1));
+        let mut matched = 0;
+        for (a, (w, g)) in want.iter().zip(&by_node).enumerate() {
+            match (w, g) {
+                (Some((i, j, best)), Some(p)) => {
+                    let (pi, pj) = (p.i as usize, p.j as usize);
+                    assert!(pi < pj && pj < n, "n={n}: node {a} proposes ({pi}, {pj})");
+                    if (pi, pj) != (*i, *j) {
+                        assert!(
+                            (gain(pi, pj) - best).abs() <= tol,
+                            "n={n}: node {a}: GPU ({pi}, {pj}) vs CPU ({i}, {j})"
+                        );
+                    }
+                    assert!((p.gain as f64 - best).abs() <= tol, "n={n}: node {a}: GPU gain {} vs {best}", p.gain);
+                    matched += 1;
+                }
+                (Some((_, _, best)), None) => assert!(*best <= tol, "n={n}: node {a}: the GPU missed a gain of {best}"),
+                (None, Some(p)) => panic!("n={n}: node {a}: the GPU proposes {p:?}, the CPU nothing"),
+                (None, None) => {}
+            }
+        }
+        assert!(n < 10 || matched > n / 20, "n={n}: only {matched} nodes with a move");
+    }
+}
+
+/// The GPU's 2-opt descent of a greedy tour, run until a pass applies
+/// nothing: a permutation, shorter by exactly the gain it reports, and a
+/// neighbour-list 2-opt optimum by the CPU reference (no move gains more
+/// than f32 noise), on lat/lon points (chords on the GPU, haversine on the
+/// host) and on the plane.
+#[test]
+fn large_tour_descent_reaches_a_2opt_optimum() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = fastrand::Rng::with_seed(16);
+    let us = |rng: &mut fastrand::Rng, n: usize| -> Vec<[f64; 2]> {
+        (0..n).map(|_| [25.0 + rng.f64() * 24.0, -124.0 + rng.f64() * 57.0]).collect()
+    };
+    for (metric, points) in [(Metric::Haversine, us(&mut rng, 3000)), (Metric::Euclidean, plane(&mut rng, 3000))] {
+        let (points, nb, start) = large(points, metric);
+        let d = PointDist::new(metric, &points);
+        let mut tour = start.clone();
+        let done = gpu
+            .two_opt_descent(&d, metric, &points, &nb, &mut tour, Until { min_moves: 1, deadline: None })
+            .expect("gpu descent");
+        let mut sorted = tour.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..3000).collect::<Vec<u32>>());
+        let (before, after) = (local::tour_length(&d, &start), local::tour_length(&d, &tour));
+        assert!(done.applied > 0 && done.passes > 1, "{done:?}");
+        assert!((before - done.gain - after).abs() <= 1e-9 * before, "{metric:?}: {before} - {} != {after}", done.gain);
+        let tol = 1e-5 * mean_edge(&d, &tour);
+        let left: Vec<_> = reference::best_list_2opt_moves(&d, &nb, &tour, tol).into_iter().flatten().collect();
+        assert!(left.is_empty(), "{metric:?}: {} improving moves left, e.g. {:?}", left.len(), left[0]);
+        eprintln!("{metric:?}: {done:?}, {:.2}% shorter", (1.0 - after / before) * 100.0);
+    }
+}
+
+/// A round trip too large for the batch shader takes the GPU's 2-opt
+/// descent when the engine has a GPU: the solution says so, is a tour from
+/// its start whose length is the sum of its legs, and is as good as the CPU
+/// engine's with the same kicks (within 1%).
+#[test]
+fn engine_descends_large_tours_on_the_gpu() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = fastrand::Rng::with_seed(17);
+    let mut p = Problem::round_trip(plane(&mut rng, 4 * GPU_MAX_N), Metric::Euclidean);
+    p.start = 17;
+    let budget = Budget { kicks: Some(2000), seed: Some(3), ..Default::default() };
+    let on_gpu = Engine::with_gpu(Arc::clone(&gpu)).solve(&p, &budget);
+    let on_cpu = Engine::new(Backend::Simd).solve(&p, &budget);
+    assert_eq!(on_gpu.backend, gpu.name());
+    assert_eq!(on_gpu.order[0], 17);
+    let mut sorted = on_gpu.order.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (0..p.points.len()).collect::<Vec<_>>());
+    assert!((on_gpu.length - on_gpu.legs.iter().sum::<f64>()).abs() < 1e-9 * on_gpu.length);
+    eprintln!("gpu {} cpu {} ({:+.3}%)", on_gpu.length, on_cpu.length, (on_gpu.length / on_cpu.length - 1.0) * 100.0);
+    assert!(on_gpu.length <= on_cpu.length * 1.01, "gpu {} vs cpu {}", on_gpu.length, on_cpu.length);
 }

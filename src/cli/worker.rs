@@ -53,11 +53,7 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<()> {
         },
         log_every: Duration::from_secs(a.log_every_s.max(1)),
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
+    super::log_to_stderr("info");
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     runtime.block_on(async move {
         let (stop, shutdown) = tokio::sync::watch::channel(false);

@@ -4,7 +4,7 @@
 //! for haversine, the plane points for euclidean) before the cast to f32, so
 //! a city-sized instance keeps millimetre precision on the GPU.
 
-use super::{module, pipeline, upload, Gpu, GpuError};
+use super::{bind, module, pipeline, upload, Gpu, GpuError};
 use crate::metric::{Metric, EARTH_RADIUS_KM};
 use crate::solver::neighbors::Neighbors;
 use bytemuck::{Pod, Zeroable};
@@ -275,16 +275,7 @@ impl Gpu {
             let d = &self.device;
             let table_buffer = upload(d, "instances", bytemuck::cast_slice(table), wgpu::BufferUsages::STORAGE);
             let buffers = [&up.params, &table_buffer, &up.points, &up.neighbors, &up.tours, &up.outcomes];
-            let entries: Vec<wgpu::BindGroupEntry> = buffers
-                .iter()
-                .enumerate()
-                .map(|(b, buf)| wgpu::BindGroupEntry { binding: b as u32, resource: buf.as_entire_binding() })
-                .collect();
-            let group = d.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("instances"),
-                layout: &self.ils.layout,
-                entries: &entries,
-            });
+            let group = bind(d, "instances", &self.ils.layout, &buffers);
             let mut encoder = d.create_command_encoder(&Default::default());
             {
                 let mut pass = encoder.begin_compute_pass(&Default::default());

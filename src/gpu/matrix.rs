@@ -4,7 +4,7 @@
 //! it is bound in blocks of rows that fit the storage binding limit
 //! (128 MiB on lavapipe), each block's offset a multiple of 256 bytes.
 
-use super::{module, pipeline, upload, Gpu, GpuError};
+use super::{module, pipeline, upload, vec4s, Gpu, GpuError};
 use crate::matrix::{split, DistMatrix};
 use crate::metric::{Metric, EARTH_RADIUS_KM};
 use bytemuck::{Pod, Zeroable};
@@ -98,11 +98,9 @@ impl Gpu {
         }
         self.checked(|| {
             let (sphere, hi, lo) = split(metric, points);
-            let pack =
-                |s: &[Vec<f32>; 3]| -> Vec<[f32; 4]> { (0..n).map(|i| [s[0][i], s[1][i], s[2][i], 0.0]).collect() };
             let storage = wgpu::BufferUsages::STORAGE;
-            let hi = upload(&self.device, "hi", bytemuck::cast_slice(&pack(&hi)), storage);
-            let lo = upload(&self.device, "lo", bytemuck::cast_slice(&pack(&lo)), storage);
+            let hi = upload(&self.device, "hi", bytemuck::cast_slice(&vec4s(&hi)), storage);
+            let lo = upload(&self.device, "lo", bytemuck::cast_slice(&vec4s(&lo)), storage);
             let out = self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("matrix"),
                 size: total.max(4),

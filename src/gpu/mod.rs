@@ -1,5 +1,6 @@
-//! The GPU backend (wgpu compute shaders in `shaders/`): distance matrices
-//! and batched iterated local search for small instances.
+//! The GPU backend (wgpu compute shaders in `shaders/`): distance matrices,
+//! batched iterated local search for small instances, and 2-opt passes over
+//! one large tour.
 //!
 //! Finding an adapter ([`find_adapter`]) is kept apart from running on one
 //! ([`Gpu::new`]): tests pass in the device they found, production probes
@@ -10,9 +11,11 @@
 //! the engine can fall back to the CPU.
 
 mod ils;
+mod large;
 mod matrix;
 
 pub use ils::{SmallInstance, SmallTour, GPU_MAX_N};
+pub use large::{Descent, Proposal, Until};
 pub use matrix::DeviceMatrix;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -72,6 +75,7 @@ pub struct Gpu {
     lost: Arc<AtomicBool>,
     matrix: matrix::Kernel,
     ils: ils::Kernels,
+    large: large::Kernels,
 }
 
 impl Gpu {
@@ -107,6 +111,7 @@ impl Gpu {
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let matrix = matrix::Kernel::new(&device);
         let ils = ils::Kernels::new(&device);
+        let large = large::Kernels::new(&device);
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(GpuError::Device(format!("compiling the shaders: {e}")));
         }
@@ -117,7 +122,7 @@ impl Gpu {
             wgpu::Backend::Gl => "gpu-gl",
             _ => "gpu",
         };
-        Ok(Gpu { limits: device.limits(), device, queue, info, name, lost, matrix, ils })
+        Ok(Gpu { limits: device.limits(), device, queue, info, name, lost, matrix, ils, large })
     }
 
     /// Finds an adapter and opens it.
@@ -273,4 +278,25 @@ fn upload(device: &wgpu::Device, label: &str, data: &[u8], usage: wgpu::BufferUs
     // wgpu rejects empty bindings: keep at least one word.
     let data = if data.is_empty() { &[0u8; 4][..] } else { data };
     device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some(label), contents: data, usage })
+}
+
+/// A bind group of `buffers`, whole, at bindings 0, 1, ...
+fn bind(
+    device: &wgpu::Device,
+    label: &str,
+    layout: &wgpu::BindGroupLayout,
+    buffers: &[&wgpu::Buffer],
+) -> wgpu::BindGroup {
+    let entries: Vec<wgpu::BindGroupEntry> = buffers
+        .iter()
+        .enumerate()
+        .map(|(b, buf)| wgpu::BindGroupEntry { binding: b as u32, resource: buf.as_entire_binding() })
+        .collect();
+    device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(label), layout, entries: &entries })
+}
+
+/// Structure-of-arrays coordinates (as [`crate::matrix::split`] gives them)
+/// as `vec4<f32>` points, the layout the shaders read.
+fn vec4s(s: &[Vec<f32>; 3]) -> Vec<[f32; 4]> {
+    (0..s[0].len()).map(|i| [s[0][i], s[1][i], s[2][i], 0.0]).collect()
 }

@@ -9,7 +9,10 @@
 //!
 //! With a GPU ([`crate::gpu`]), batches of small round trips go to the
 //! `two_opt.wgsl` local search; any GPU failure sends that batch back to the
-//! CPU with one warning. Matrices stay on the CPU: with the transfer back,
+//! CPU with one warning. An engine given a GPU also runs the 2-opt descent
+//! of a larger round trip's greedy tour there (`two_opt_large.wgsl`) before
+//! the CPU's local search; an automatic engine does not, until a real GPU
+//! has measured where that pays (BENCHMARKS.md). Matrices stay on the CPU: with the transfer back,
 //! `distance.wgsl` took 83 ms for 4000 points on an H100 where 16 cores
 //! took 8 ms (BENCHMARKS.md).
 
@@ -21,7 +24,7 @@ pub mod neighbors;
 pub mod reference;
 mod tour;
 
-use crate::gpu::{self, Gpu, SmallInstance, GPU_MAX_N};
+use crate::gpu::{self, Gpu, SmallInstance, Until, GPU_MAX_N};
 use crate::matrix::{simd_backend_name, DistMatrix};
 use crate::metric::{chord_km, tour_legs, Metric};
 use neighbors::Neighbors;
@@ -371,49 +374,64 @@ impl Engine {
         } else {
             p
         };
-        let (order, optimal, kicks) = match coincident::Groups::find(&p.points) {
+        let found = match coincident::Groups::find(&p.points) {
             None => self.search(p, budget, t0),
             Some(groups) => {
-                let (order, optimal, kicks) = self.search(&groups.reduce(p), budget, t0);
-                (groups.expand(p, &order), optimal, kicks)
+                let found = self.search(&groups.reduce(p), budget, t0);
+                Found { order: groups.expand(p, &found.order), ..found }
             }
         };
-        let legs = tour_legs(p.metric, &p.points, &order, p.round_trip);
+        let legs = tour_legs(p.metric, &p.points, &found.order, p.round_trip);
         Solution {
             length: legs.iter().sum(),
             legs,
-            order,
-            optimal,
-            backend: self.cpu.name(),
+            order: found.order,
+            optimal: found.optimal,
+            backend: found.backend,
             elapsed: t0.elapsed(),
-            kicks,
+            kicks: found.kicks,
         }
     }
 
-    /// By size: exact, matrix, or matrix-free. Returns order, proved optimal, kicks.
-    fn search(&self, p: &Problem, budget: &Budget, t0: Instant) -> (Vec<usize>, bool, u64) {
+    /// By size: exact, matrix, or matrix-free.
+    fn search(&self, p: &Problem, budget: &Budget, t0: Instant) -> Found {
         let n = p.points.len();
         if n <= exact::EXACT_MAX_N {
             let d = PointDist::new(p.metric, &p.points);
             let (order, _) = exact::held_karp(n, |i, j| d.d(i, j), p.start, p.end, p.round_trip);
-            return (order, true, 0);
+            return Found { order, optimal: true, kicks: 0, backend: self.cpu.name() };
         }
         let with_matrix = n <= self.matrix_max_n;
         let limits = Limits::new(p, budget, t0, with_matrix);
         let d = PointDist::new(p.metric, &p.points);
-        let (order, kicks) = if with_matrix {
+        // The large-tour 2-opt only where the batch shader does not reach.
+        let gpu = match &self.gpu {
+            GpuUse::Given(g) if p.round_trip && n > GPU_MAX_N => Some(&**g),
+            _ => None,
+        };
+        let search = Heuristic { emb: d.embedding(), p, limits: &limits, gpu };
+        let (order, kicks, on_gpu) = if with_matrix {
             let m = match self.cpu {
                 Backend::Scalar => DistMatrix::scalar(p.metric, &p.points),
                 _ => DistMatrix::simd(p.metric, &p.points),
             };
-            let nb = Neighbors::from_matrix(&m, NEIGHBORS);
-            heuristic(&m, nb, d.embedding(), p, &limits)
+            search.run(&m, Neighbors::from_matrix(&m, NEIGHBORS))
         } else {
-            let nb = Neighbors::from_points(&d, NEIGHBORS, QUADRANT_NEIGHBORS);
-            heuristic(&d, nb, d.embedding(), p, &limits)
+            search.run(&d, Neighbors::from_points(&d, NEIGHBORS, QUADRANT_NEIGHBORS))
         };
-        (order, false, kicks)
+        let backend = if on_gpu { gpu.map_or(self.cpu.name(), Gpu::name) } else { self.cpu.name() };
+        Found { order, optimal: false, kicks, backend }
     }
+}
+
+/// What one search found.
+struct Found {
+    order: Vec<usize>,
+    /// Proved optimal (Held–Karp).
+    optimal: bool,
+    kicks: u64,
+    /// Where it ran: the GPU's name when the GPU took part.
+    backend: &'static str,
 }
 
 /// Runs `f`, turning a panic into its message.
@@ -575,42 +593,93 @@ impl<'a> Limits<'a> {
     }
 }
 
-/// Greedy edge, local search, then ILS until the limits; returns the order
-/// from `start` (and the open path's `end` last) and the kicks run.
-fn heuristic<D: Dist>(d: &D, nb: Neighbors, emb: &[[f64; 3]], p: &Problem, limits: &Limits) -> (Vec<usize>, u64) {
-    let n = p.points.len();
-    if p.round_trip {
-        let (tour, kicks) = improve(d, &nb, emb, None, limits);
-        let at = tour.iter().position(|&c| c as usize == p.start).unwrap_or(0);
-        (tour[at..].iter().chain(&tour[..at]).map(|&c| c as usize).collect(), kicks)
-    } else {
-        let dummy = n as u32;
-        let ends: Vec<u32> = std::iter::once(p.start as u32).chain(p.end.map(|e| e as u32)).collect();
-        let pinned = [ends[0], *ends.last().unwrap_or(&ends[0])];
-        let nb = nb.with_dummy(&ends);
-        let (tour, kicks) = improve(&WithDummy { inner: d }, &nb, emb, Some((dummy, pinned)), limits);
-        // Read the cycle from the dummy, in the direction where start comes first.
-        let at = tour.iter().position(|&c| c == dummy).unwrap_or(0);
-        let mut path: Vec<usize> = tour[at + 1..].iter().chain(&tour[..at]).map(|&c| c as usize).collect();
-        if path.first() != Some(&p.start) {
-            path.reverse();
+/// A large round trip's 2-opt descent on the GPU stops at the first pass
+/// that applies fewer than one move per this many nodes: the tail, a few
+/// moves a pass, is quicker for the CPU's local search.
+const GPU_TAIL: usize = 1000;
+
+/// One heuristic search: greedy edge, (for a large round trip with a GPU,
+/// the GPU's 2-opt descent,) local search, then ILS until the limits.
+struct Heuristic<'a> {
+    emb: &'a [[f64; 3]],
+    p: &'a Problem,
+    limits: &'a Limits<'a>,
+    gpu: Option<&'a Gpu>,
+}
+
+impl Heuristic<'_> {
+    /// Returns the order from `start` (and the open path's `end` last), the
+    /// kicks run and whether the GPU took part.
+    fn run<D: Dist>(&self, d: &D, nb: Neighbors) -> (Vec<usize>, u64, bool) {
+        let (p, limits) = (self.p, self.limits);
+        let n = p.points.len();
+        if p.round_trip {
+            let mut start = construct::greedy_edge(d, &nb, self.emb, &[]);
+            let on_gpu = self.gpu.is_some_and(|gpu| descend_on_gpu(gpu, d, p, &nb, &mut start, limits));
+            let (tour, kicks) = improve(d, &nb, start, None, limits);
+            let at = tour.iter().position(|&c| c as usize == p.start).unwrap_or(0);
+            (tour[at..].iter().chain(&tour[..at]).map(|&c| c as usize).collect(), kicks, on_gpu)
+        } else {
+            let dummy = n as u32;
+            let ends: Vec<u32> = std::iter::once(p.start as u32).chain(p.end.map(|e| e as u32)).collect();
+            let pinned = [ends[0], *ends.last().unwrap_or(&ends[0])];
+            let nb = nb.with_dummy(&ends);
+            let d = WithDummy { inner: d };
+            let start = construct::greedy_edge(&d, &nb, self.emb, &pinned.map(|e| (dummy, e)));
+            let (tour, kicks) = improve(&d, &nb, start, Some((dummy, pinned)), limits);
+            // Read the cycle from the dummy, in the direction where start comes first.
+            let at = tour.iter().position(|&c| c == dummy).unwrap_or(0);
+            let mut path: Vec<usize> = tour[at + 1..].iter().chain(&tour[..at]).map(|&c| c as usize).collect();
+            if path.first() != Some(&p.start) {
+                path.reverse();
+            }
+            (path, kicks, false)
         }
-        (path, kicks)
     }
 }
 
+/// The GPU's 2-opt descent of `tour` (see [`Gpu::two_opt_descent`]). A GPU
+/// failure keeps the moves applied so far, is logged once, and the CPU's
+/// local search goes on from there. Returns whether the GPU made a pass.
+fn descend_on_gpu<D: Dist>(gpu: &Gpu, d: &D, p: &Problem, nb: &Neighbors, tour: &mut [u32], limits: &Limits) -> bool {
+    let until = Until { min_moves: (p.points.len() / GPU_TAIL).max(1), deadline: limits.deadline };
+    match gpu.two_opt_descent(d, p.metric, &p.points, nb, tour, until) {
+        Ok(done) => {
+            tracing::debug!(
+                passes = done.passes,
+                proposed = done.proposed,
+                applied = done.applied,
+                gain = done.gain,
+                host_ms = done.host.as_millis() as u64,
+                ms = limits.t0.elapsed().as_millis() as u64,
+                "GPU 2-opt descent"
+            );
+            true
+        }
+        Err(e) => {
+            tracing::warn!("GPU 2-opt descent of {} points failed, the CPU goes on: {e}", p.points.len());
+            false
+        }
+    }
+}
+
+/// Local search from `start`, then ILS until the limits; returns the best
+/// tour and the kicks run.
 fn improve<D: Dist>(
     d: &D,
     nb: &Neighbors,
-    emb: &[[f64; 3]],
+    start: Vec<u32>,
     pinned: Option<(u32, [u32; 2])>,
     limits: &Limits,
 ) -> (Vec<u32>, u64) {
-    let fixed: Vec<(u32, u32)> = pinned.map(|(dummy, ends)| ends.map(|e| (dummy, e)).to_vec()).unwrap_or_default();
-    let start = construct::greedy_edge(d, nb, emb, &fixed);
     let mut search = local::Search::new(d, nb, start, pinned);
+    let (t, from) = (Instant::now(), search.length);
     search.push_all();
     search.optimize();
+    if d.n() > GPU_MAX_N {
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        tracing::debug!(from, to = search.length, ms, "local search from the start tour");
+    }
     let mut rng = fastrand::Rng::with_seed(limits.seed);
     let (mut kicks, mut since_better) = (0u64, 0u64);
     // With slack the current tour may be worse than the best, which is then
