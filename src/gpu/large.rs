@@ -97,7 +97,8 @@ struct Uploaded {
 impl Gpu {
     /// 2-opt over `neighbors` from `tour` (a closed tour, a permutation of
     /// the points), pass after pass until a pass applies fewer than
-    /// `until.min_moves` moves (none left, with 1) or the deadline passes.
+    /// `until.min_moves` moves (none left, with 1) or the deadline has passed
+    /// (checked before each pass).
     /// `d` is the exact metric of `points`, which decides every move.
     /// On error `tour` holds the moves applied so far.
     pub fn two_opt_descent<D: Dist>(
@@ -111,7 +112,7 @@ impl Gpu {
     ) -> Result<Descent, GpuError> {
         let up = self.upload_large(metric, points, neighbors)?;
         let mut done = Descent::default();
-        loop {
+        while until.deadline.is_none_or(|t| Instant::now() < t) {
             let proposals = self.propose(&up, tour)?;
             let t = Instant::now();
             let chosen = choose(d, tour, &proposals);
@@ -124,13 +125,11 @@ impl Gpu {
                 done.gain += gain;
             }
             done.host += t.elapsed();
-            if chosen.is_empty()
-                || chosen.len() < until.min_moves
-                || until.deadline.is_some_and(|t| Instant::now() >= t)
-            {
-                return Ok(done);
+            if chosen.is_empty() || chosen.len() < until.min_moves {
+                break;
             }
         }
+        Ok(done)
     }
 
     /// The moves the GPU proposes for `tour`, at most one per node, in no

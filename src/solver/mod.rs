@@ -12,9 +12,9 @@
 //! CPU with one warning. An engine given a GPU also runs the 2-opt descent
 //! of a larger round trip's greedy tour there (`two_opt_large.wgsl`) before
 //! the CPU's local search; an automatic engine does not, until a real GPU
-//! has measured where that pays (BENCHMARKS.md). Matrices stay on the CPU: with the transfer back,
-//! `distance.wgsl` took 83 ms for 4000 points on an H100 where 16 cores
-//! took 8 ms (BENCHMARKS.md).
+//! has measured where that pays (BENCHMARKS.md). Matrices stay on the CPU:
+//! with the transfer back, `distance.wgsl` took 83 ms for 4000 points on an
+//! H100 where 16 cores took 8 ms (BENCHMARKS.md).
 
 mod coincident;
 pub mod construct;
@@ -654,7 +654,7 @@ fn descend_on_gpu<D: Dist>(gpu: &Gpu, d: &D, p: &Problem, nb: &Neighbors, tour: 
                 ms = limits.t0.elapsed().as_millis() as u64,
                 "GPU 2-opt descent"
             );
-            true
+            done.passes > 0
         }
         Err(e) => {
             tracing::warn!("GPU 2-opt descent of {} points failed, the CPU goes on: {e}", p.points.len());
@@ -676,10 +676,8 @@ fn improve<D: Dist>(
     let (t, from) = (Instant::now(), search.length);
     search.push_all();
     search.optimize();
-    if d.n() > GPU_MAX_N {
-        let ms = t.elapsed().as_secs_f64() * 1e3;
-        tracing::debug!(from, to = search.length, ms, "local search from the start tour");
-    }
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    tracing::debug!(from, to = search.length, ms, "local search from the start tour");
     let mut rng = fastrand::Rng::with_seed(limits.seed);
     let (mut kicks, mut since_better) = (0u64, 0u64);
     // With slack the current tour may be worse than the best, which is then
