@@ -679,7 +679,7 @@ fn improve<D: Dist>(
     let ms = t.elapsed().as_secs_f64() * 1e3;
     tracing::debug!(from, to = search.length, ms, "local search from the start tour");
     let mut rng = fastrand::Rng::with_seed(limits.seed);
-    let (mut kicks, mut since_better) = (0u64, 0u64);
+    let (mut kicks, mut since_better, mut found_at) = (0u64, 0u64, 0u64);
     // With slack the current tour may be worse than the best, which is then
     // kept aside; without it the current tour is always the best.
     let diversify = limits.diversify;
@@ -713,7 +713,10 @@ fn improve<D: Dist>(
         search.kick_round(&mut rng, slack);
         if search.length < best_len - 1e-7 {
             since_better = 0;
+            found_at = kicks;
             best_len = search.length;
+            // The search's trajectory, for studying stop rules offline.
+            tracing::trace!(kicks, best_len, "new best tour");
             if diversify {
                 best.clear();
                 best.extend_from_slice(search.tour.order());
@@ -725,5 +728,7 @@ fn improve<D: Dist>(
     if !diversify {
         best = search.tour.order().to_vec();
     }
+    // Kicks past `found_at` only confirmed the tour: the stop rule's cost.
+    tracing::debug!(kicks, found_at, length = best_len, "iterated local search");
     (best, kicks)
 }
