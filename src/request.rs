@@ -418,6 +418,9 @@ mod tests {
         assert_eq!(m, r#"options.metric: unknown metric "manhattan" (expected haversine, geodesic or euclidean)"#);
         let (m, _) = message(r#"{"coordinates": [[0, 0]], "options": {"roundtrip": true}}"#);
         assert!(m.starts_with("options.roundtrip: unknown field `roundtrip`, expected one of"), "{m}");
+        let (m, code) = message(r#"{"coordinates": [[0, 0]], "stops": 3}"#);
+        assert_eq!(code, "invalid_request");
+        assert!(m.starts_with("stops: unknown field `stops`, expected one of"), "{m}");
         let (m, _) = message(r#"{"coordinates": [[0, 0]], "options": {"time_limit_ms": -5}}"#);
         assert_eq!(m, "options.time_limit_ms: -5 is not a number of milliseconds in [0, 3600000]");
         let (m, _) = message(r#"{"coordinates": [[0, 0]], "options": {"time_limit_ms": 1e300}}"#);
@@ -425,6 +428,15 @@ mod tests {
             m.starts_with("options.time_limit_ms: 1000")
                 && m.ends_with("is not a number of milliseconds in [0, 3600000]")
         );
+    }
+
+    #[test]
+    fn too_many_points() {
+        let raw = |n| RawRequest { locations: None, coordinates: vec![[1.0, 2.0]; n], id: None, options: None };
+        assert!(validate(raw(MAX_POINTS)).is_ok());
+        let Err(e) = validate(raw(MAX_POINTS + 1)) else { panic!("{} points accepted", MAX_POINTS + 1) };
+        assert_eq!(e.code(), "too_large");
+        assert_eq!(e.to_string(), format!("coordinates: {} points exceed the limit of {MAX_POINTS}", MAX_POINTS + 1));
     }
 
     #[test]

@@ -174,6 +174,18 @@ fn backend_flag_is_applied_and_checked() {
     let o = run(&["solve", "--backend", "quantum", SEED_REQUEST], None);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("quantum"), "{}", stderr(&o));
+    // ROUTE_OPTIM_BACKEND chooses when no --backend is given.
+    let with_env = |value: &str, args: &[&str]| {
+        Command::new(BIN).args(args).current_dir(ROOT).env("ROUTE_OPTIM_BACKEND", value).output().unwrap()
+    };
+    let o = with_env("scalar", &["solve", SEED_REQUEST]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(json(&stdout(&o))["solver"]["backend"], "cpu-scalar");
+    let o = with_env("scalar", &["solve", "--backend", "cpu", SEED_REQUEST]);
+    assert!(json(&stdout(&o))["solver"]["backend"].as_str().unwrap().starts_with("cpu-simd"), "the flag wins");
+    let o = with_env("quantum", &["solve", SEED_REQUEST]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("ROUTE_OPTIM_BACKEND") && stderr(&o).contains("quantum"), "{}", stderr(&o));
 }
 
 #[test]
@@ -469,6 +481,119 @@ fn ctrl_c_ends_the_search_and_writes_the_best_tour() {
     let v = json(&stdout(&out));
     check_prediction(&v, None, &coords, true);
     assert!(v["solver"]["ms"].as_f64().unwrap() < 20_000.0);
+}
+
+/// Starts `solve - --ndjson` with the extra arguments, stdin and stdout piped.
+fn ndjson_child(extra: &[&str]) -> std::process::Child {
+    Command::new(BIN)
+        .args(["solve", "--ndjson", "-"])
+        .args(extra)
+        .env_remove("ROUTE_OPTIM_BACKEND")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn ndjson_from_a_slow_producer_is_answered_line_by_line() {
+    // Each line is answered while the input stays open, not once a chunk of
+    // 2048 lines has come or the input has ended.
+    let mut child = ndjson_child(&[]);
+    let mut stdin = child.stdin.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let coords = seed_coords();
+    for id in ["first", "second"] {
+        writeln!(stdin, "{}", serde_json::json!({ "id": id, "coordinates": coords })).unwrap();
+        stdin.flush().unwrap();
+        let line = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("no answer while the input is open");
+        let v = json(&line);
+        assert_eq!(v["id"], id);
+        check_prediction(&v, None, &coords, true);
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(rx.recv_timeout(std::time::Duration::from_secs(5)).is_err(), "an output without a request");
+}
+
+/// Sends Ctrl-C to `child` after `after`, and returns its output; kills it
+/// (failing the test) if it has not ended 20 s later.
+fn interrupt(child: std::process::Child, after: std::time::Duration) -> Output {
+    std::thread::sleep(after);
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        if rx.recv_timeout(std::time::Duration::from_secs(20)).is_err() {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = tx.send(());
+    assert!(out.status.success(), "not ended by Ctrl-C within 20 s ({}): {}", out.status, stderr(&out));
+    out
+}
+
+#[test]
+fn ctrl_c_on_ndjson_answers_every_line_read() {
+    let mut rng = fastrand::Rng::with_seed(10);
+    let mut big = |id: &str| {
+        let coords: Vec<[f64; 2]> = (0..400).map(|_| [30.0 + rng.f64() * 15.0, -120.0 + rng.f64() * 40.0]).collect();
+        (serde_json::json!({ "id": id, "coordinates": coords }).to_string(), coords)
+    };
+    // From a file: the first chunk (2048 lines) holds one 400-point request
+    // that searches for 60 s; the second chunk, one more, is read while it
+    // does. Interrupted then, both chunks are answered.
+    let (slow, slow_coords) = big("slow");
+    let (next, next_coords) = big("next");
+    let tiny = serde_json::json!({ "coordinates": [[1.0, 2.0], [2.0, 3.0], [3.0, 1.0]] }).to_string();
+    let mut text = String::new();
+    for i in 0..2048 {
+        text.push_str(if i == 1000 { &slow } else { &tiny });
+        text.push('\n');
+    }
+    text.push_str(&next);
+    text.push('\n');
+    let file = TempFile::new("interrupted.ndjson", text.as_bytes());
+    let child = Command::new(BIN)
+        .args(["solve", "--time-limit", "60", file.path()])
+        .env_remove("ROUTE_OPTIM_BACKEND")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = interrupt(child, std::time::Duration::from_millis(1500));
+    let outs: Vec<Value> = stdout(&out).lines().map(json).collect();
+    assert_eq!(outs.len(), 2049, "one output per line read");
+    check_prediction(&outs[1000], None, &slow_coords, true);
+    check_prediction(&outs[2048], None, &next_coords, true);
+    assert_eq!(outs[2048]["id"], "next");
+
+    // From a producer that stays open: the line read is answered, and the
+    // process ends without waiting for more input.
+    let (line, coords) = big("open");
+    let mut child = ndjson_child(&["--time-limit", "60"]);
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{line}").unwrap();
+    stdin.flush().unwrap();
+    let out = interrupt(child, std::time::Duration::from_millis(1500));
+    drop(stdin);
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let v = json(text.trim());
+    assert_eq!(v["id"], "open");
+    check_prediction(&v, None, &coords, true);
 }
 
 /// A generated 200,000-point request goes through the matrix-free path to a

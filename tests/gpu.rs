@@ -427,6 +427,15 @@ fn cli_falls_back_to_cpu_with_the_adapter_hidden() {
     assert!(!forced.status.success());
     let err = String::from_utf8_lossy(&forced.stderr);
     assert!(err.contains("backend gpu") && err.contains("adapter"), "{err}");
+    // The same through the environment, with and without the adapter.
+    let env_gpu = [("ROUTE_OPTIM_BACKEND", "gpu")];
+    let seen = route_optim(&["solve", "--ndjson", "--iterations", "20", "-"], &env_gpu, &few);
+    assert!(seen.status.success(), "{}", String::from_utf8_lossy(&seen.stderr));
+    assert!(backends(&seen.stdout).iter().all(|b| b == gpu.name()), "{:?}", backends(&seen.stdout));
+    let forced = route_optim(&["solve", "--ndjson", "-"], &[env_gpu[0], hidden[0], hidden[1]], &few);
+    assert!(!forced.status.success());
+    let err = String::from_utf8_lossy(&forced.stderr);
+    assert!(err.contains("backend gpu") && err.contains("adapter"), "{err}");
 
     let info = route_optim(&["info"], &[], "");
     let text = String::from_utf8_lossy(&info.stdout);

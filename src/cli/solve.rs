@@ -88,7 +88,7 @@ pub fn run(args: SolveArgs) -> anyhow::Result<()> {
         cancel: Some(cancel),
         ..Budget::default()
     };
-    let name = if args.input == "-" { "standard input".to_string() } else { args.input.clone() };
+    let name = if args.input == "-" { STDIN.to_string() } else { args.input.clone() };
     let ext = Path::new(&args.input).extension().and_then(|e| e.to_str()).unwrap_or("");
     let input: Box<dyn Read> = if args.input == "-" {
         Box::new(io::stdin().lock())
@@ -192,7 +192,11 @@ fn solve_document(
 /// NDJSON: a request a line in, an output a line out, in order; blank lines
 /// are skipped. Lines are solved a chunk at a time, in parallel; while the
 /// pool solves one chunk, this thread writes the chunk before and reads the
-/// next, so neither core waits on input or output.
+/// next, so neither core waits on input or output. From standard input a
+/// chunk is what has arrived, and what is solved is written before waiting
+/// for more: a slow producer gets each answer as soon as it is solved, not
+/// once a chunk has filled. After Ctrl-C nothing more is read, and every
+/// line read is still answered, with the best tour found so far.
 fn solve_ndjson(
     engine: &Engine,
     budget: &Budget,
@@ -202,12 +206,13 @@ fn solve_ndjson(
     out: &mut impl Write,
     bar: &Bar,
 ) -> anyhow::Result<()> {
-    let mut reader = BufReader::with_capacity(1 << 20, input);
-    let mut line_no = 0usize;
-    let (mut lines, mut eof) = read_chunk(&mut reader, name, &mut line_no)?;
-    let (mut written, mut done) = (Vec::<String>::new(), 0u64);
+    let mut input =
+        NdjsonLines { reader: BufReader::with_capacity(1 << 20, input), name, line_no: 0, stream: name == STDIN };
     let interrupted = || budget.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed));
-    while !lines.is_empty() && !interrupted() {
+    let (mut lines, mut eof) = input.chunk()?;
+    let (mut written, mut done) = (Vec::<String>::new(), 0u64);
+    while !lines.is_empty() {
+        let last = eof || interrupted();
         let (text, next) = std::thread::scope(|s| {
             let solving = s.spawn(|| {
                 let records: Vec<Record> = lines.par_iter().map(|l| record(l)).collect();
@@ -216,10 +221,10 @@ fn solve_ndjson(
             });
             let next = write_lines(out, &written).and_then(|()| {
                 bar.records(done);
-                if eof {
-                    Ok((Vec::new(), true))
+                if last || !input.ready() {
+                    Ok((Vec::new(), last))
                 } else {
-                    read_chunk(&mut reader, name, &mut line_no)
+                    input.chunk()
                 }
             });
             (solving.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), next)
@@ -227,37 +232,69 @@ fn solve_ndjson(
         done += lines.len() as u64;
         written = text;
         (lines, eof) = next?;
+        if lines.is_empty() && !eof && !interrupted() {
+            // Nothing came while the pool solved: hand out what is solved
+            // before waiting for more.
+            write_lines(out, &written)?;
+            written.clear();
+            bar.records(done);
+            (lines, eof) = input.chunk()?;
+        }
     }
     write_lines(out, &written)?;
     bar.records(done);
     Ok(())
 }
 
-/// The next chunk of non-blank lines (at most [`CHUNK_LINES`], or
-/// [`CHUNK_BYTES`] in all), and whether the input has ended.
-fn read_chunk(reader: &mut impl BufRead, name: &str, line_no: &mut usize) -> anyhow::Result<(Vec<Vec<u8>>, bool)> {
-    let (mut lines, mut bytes) = (Vec::new(), 0usize);
-    while lines.len() < CHUNK_LINES && bytes < CHUNK_BYTES {
-        let mut line = Vec::new();
-        let n =
-            reader.read_until(b'\n', &mut line).with_context(|| format!("cannot read {name} after line {line_no}"))?;
-        if n == 0 {
-            return Ok((lines, true));
-        }
-        *line_no += 1;
-        if !line.iter().all(u8::is_ascii_whitespace) {
-            bytes += line.len();
-            lines.push(line);
-        }
-    }
-    Ok((lines, false))
+const STDIN: &str = "standard input";
+
+/// The NDJSON input, read a chunk at a time.
+struct NdjsonLines<'a> {
+    reader: BufReader<Box<dyn Read>>,
+    name: &'a str,
+    line_no: usize,
+    /// Standard input: a read may wait on the producer, so a chunk stops
+    /// where the buffered input does.
+    stream: bool,
 }
 
+impl NdjsonLines<'_> {
+    /// Whether the next chunk can be read without waiting on a producer.
+    fn ready(&self) -> bool {
+        !self.stream || !self.reader.buffer().is_empty()
+    }
+
+    /// The next chunk of non-blank lines (at most [`CHUNK_LINES`], or
+    /// [`CHUNK_BYTES`] in all; from a stream, what is buffered once a line
+    /// has come), and whether the input has ended.
+    fn chunk(&mut self) -> anyhow::Result<(Vec<Vec<u8>>, bool)> {
+        let (mut lines, mut bytes) = (Vec::new(), 0usize);
+        while lines.len() < CHUNK_LINES && bytes < CHUNK_BYTES && (lines.is_empty() || self.ready()) {
+            let mut line = Vec::new();
+            let n = self
+                .reader
+                .read_until(b'\n', &mut line)
+                .with_context(|| format!("cannot read {} after line {}", self.name, self.line_no))?;
+            if n == 0 {
+                return Ok((lines, true));
+            }
+            self.line_no += 1;
+            if !line.iter().all(u8::is_ascii_whitespace) {
+                bytes += line.len();
+                lines.push(line);
+            }
+        }
+        Ok((lines, false))
+    }
+}
+
+/// Writes a chunk's outputs and flushes them, so that a reader of the
+/// stream sees each chunk as soon as it is solved.
 fn write_lines(out: &mut impl Write, text: &[String]) -> anyhow::Result<()> {
     for t in text {
         writeln!(out, "{t}").context("writing the output")?;
     }
-    Ok(())
+    out.flush().context("writing the output")
 }
 
 fn solve_tsplib(

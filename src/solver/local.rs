@@ -325,3 +325,75 @@ pub fn tour_length<D: Dist>(d: &D, order: &[u32]) -> f64 {
     let n = order.len();
     (0..n).map(|i| d.d(order[i] as usize, order[(i + 1) % n] as usize)).sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matrix::DistMatrix;
+    use crate::metric::Metric;
+
+    /// Every 2-opt move the first level of `try_3opt` looks for: added edge
+    /// (t2, t3) with t3 among t2's candidates and shorter than the removed
+    /// (t1, t2). A converged search (every node whose edges changed was
+    /// queued again) leaves none that gains.
+    fn assert_converged(s: &Search<DistMatrix>, nb: &Neighbors, what: &str) {
+        let order = s.tour.order();
+        let n = order.len();
+        let d = |a: u32, b: u32| s.d.d(a as usize, b as usize);
+        for i in 0..n {
+            for j in 0..n {
+                if i == j || (i + 1) % n == j || (j + 1) % n == i {
+                    continue;
+                }
+                // Remove (a, b) and (c, e), add (a, c) and (b, e).
+                let (a, b, c, e) = (order[i], order[(i + 1) % n], order[j], order[(j + 1) % n]);
+                let gain = d(a, b) + d(c, e) - d(a, c) - d(b, e);
+                if gain <= 1e-6 {
+                    continue;
+                }
+                for (t1, t2, t3) in [(b, a, c), (a, b, e), (e, c, a), (c, e, b)] {
+                    assert!(
+                        !(nb.of(t2).contains(&t3) && d(t1, t2) - d(t2, t3) > 1e-6),
+                        "{what}: move at t1={t1} t2={t2} t3={t3} gains {gain}"
+                    );
+                }
+            }
+        }
+    }
+
+    fn assert_tour(s: &Search<DistMatrix>, n: usize, what: &str) {
+        let mut seen = s.tour.order().to_vec();
+        seen.sort_unstable();
+        assert!(seen.iter().copied().eq(0..n as u32), "{what}: not a permutation");
+        let exact = tour_length(s.d, s.tour.order());
+        assert!((s.length - exact).abs() <= 1e-9 * exact, "{what}: running length {} vs {exact}", s.length);
+    }
+
+    #[test]
+    fn searches_converge_and_keep_their_length() {
+        let mut rng = fastrand::Rng::with_seed(23);
+        for case in 0..12 {
+            let n = 8 + case * 9;
+            let pts: Vec<[f64; 2]> = (0..n).map(|_| [rng.f64() * 100.0, rng.f64() * 100.0]).collect();
+            let m = DistMatrix::scalar(Metric::Euclidean, &pts);
+            let nb = Neighbors::from_matrix(&m, 10);
+            let mut order: Vec<u32> = (0..n as u32).collect();
+            rng.shuffle(&mut order);
+            let mut s = Search::new(&m, &nb, order, None);
+            s.push_all();
+            s.optimize();
+            assert_converged(&s, &nb, &format!("n={n}, from a random tour"));
+            assert_tour(&s, n, &format!("n={n}"));
+            let edge = s.length / n as f64;
+            for k in 0..300 {
+                // Now and then a kick may keep a longer tour, as in the ILS.
+                s.kick_round(&mut rng, if k % 5 == 0 { edge } else { 0.0 });
+                if k % 50 == 49 {
+                    let what = format!("n={n}, after {} kicks", k + 1);
+                    assert_converged(&s, &nb, &what);
+                    assert_tour(&s, n, &what);
+                }
+            }
+        }
+    }
+}

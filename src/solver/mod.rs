@@ -236,7 +236,8 @@ impl Backend {
 /// and uses the GPU. Measured on an H100 host (BENCHMARKS.md, "GPU"): at 20
 /// stops its 16 cores beat the GPU up to 1024 requests (50k/s vs 37k/s),
 /// and at 100 stops the two are level by 1000; so only very large batches
-/// go to the GPU unless it is asked for.
+/// go to the GPU unless it is asked for. Batches this large were not
+/// measured: the bound sits beyond every size where the CPU won.
 pub const GPU_MIN_BATCH: usize = 4096;
 /// Kick rounds per GPU instance when the budget gives no count; the search
 /// also ends after [`default_stall`] rounds without a better tour.
