@@ -147,6 +147,9 @@ impl Gpu {
         for chunk in instances.chunks(CHUNK) {
             let up = self.upload_instances(metric, chunk)?;
             let sliced = cancel.is_some() || chunk.iter().any(|i| i.deadline.is_some());
+            // The chunk is due when its last instance is; without a deadline
+            // on every instance, there is no bound.
+            let by = chunk.iter().map(|i| i.deadline).collect::<Option<Vec<_>>>().and_then(|d| d.into_iter().max());
             let mut slice = if sliced { FIRST_SLICE } else { u32::MAX };
             let mut state = vec![State::default(); chunk.len()];
             let mut active: Vec<usize> = (0..chunk.len()).collect();
@@ -160,7 +163,7 @@ impl Gpu {
                     })
                     .collect();
                 let t0 = Instant::now();
-                let outcomes = self.dispatch(&self.ils.ils, &up, &table)?;
+                let outcomes = self.dispatch(&self.ils.ils, &up, &table, by)?;
                 for ((&i, o), t) in active.iter().zip(&outcomes).zip(&table) {
                     // A slice ends at its last round or on stagnation; anything
                     // else is a GPU fault, and would loop here for ever.
@@ -183,7 +186,8 @@ impl Gpu {
                 }
             }
             let total: usize = up.offsets.iter().map(|o| o.1).sum();
-            let tours: Vec<u32> = bytemuck::pod_collect_to_vec(&self.read(&up.tours, 0, (total.max(1) * 4) as u64)?);
+            let tours: Vec<u32> =
+                bytemuck::pod_collect_to_vec(&self.read(&up.tours, 0, (total.max(1) * 4) as u64, by)?);
             for ((s, &(off, n)), inst) in state.iter().zip(&up.offsets).zip(chunk) {
                 let tour = tours[off..off + n].to_vec();
                 check_permutation(&tour, inst.points.len())?;
@@ -201,7 +205,7 @@ impl Gpu {
         for chunk in instances.chunks(CHUNK) {
             let up = self.upload_instances(metric, chunk)?;
             let table: Vec<Instance> = chunk.iter().zip(&up.offsets).map(|(inst, &o)| instance(inst, o)).collect();
-            let outcomes = self.dispatch(&self.ils.best_move, &up, &table)?;
+            let outcomes = self.dispatch(&self.ils.best_move, &up, &table, None)?;
             out.extend(outcomes.iter().map(|o| (o.a != NONE).then_some((o.a as usize, o.b as usize, o.value))));
         }
         Ok(out)
@@ -264,12 +268,14 @@ impl Gpu {
     }
 
     /// Dispatches one workgroup per entry of `table` and reads back their
-    /// outcomes (the tours stay on the device).
+    /// outcomes (the tours stay on the device), waiting as long as work due
+    /// `by` may take.
     fn dispatch(
         &self,
         pipeline: &wgpu::ComputePipeline,
         up: &Uploaded,
         table: &[Instance],
+        by: Option<Instant>,
     ) -> Result<Vec<Outcome>, GpuError> {
         self.checked(|| {
             let d = &self.device;
@@ -285,7 +291,7 @@ impl Gpu {
                 pass.dispatch_workgroups(x as u32, table.len().div_ceil(GRID_X) as u32, 1);
             }
             self.queue.submit([encoder.finish()]);
-            let outcomes = self.read(&up.outcomes, 0, (table.len() * size_of::<Outcome>()) as u64)?;
+            let outcomes = self.read(&up.outcomes, 0, (table.len() * size_of::<Outcome>()) as u64, by)?;
             Ok(bytemuck::pod_collect_to_vec(&outcomes))
         })
     }

@@ -113,7 +113,7 @@ impl Gpu {
         let up = self.upload_large(metric, points, neighbors)?;
         let mut done = Descent::default();
         while until.deadline.is_none_or(|t| Instant::now() < t) {
-            let proposals = self.propose(&up, tour)?;
+            let proposals = self.propose(&up, tour, until.deadline)?;
             let t = Instant::now();
             let chosen = choose(d, tour, &proposals);
             done.passes += 1;
@@ -142,7 +142,7 @@ impl Gpu {
         tour: &[u32],
     ) -> Result<Vec<Proposal>, GpuError> {
         let up = self.upload_large(metric, points, neighbors)?;
-        self.propose(&up, tour)
+        self.propose(&up, tour, None)
     }
 
     fn upload_large(&self, metric: Metric, points: &[[f64; 2]], neighbors: &Neighbors) -> Result<Uploaded, GpuError> {
@@ -197,8 +197,9 @@ impl Gpu {
         })
     }
 
-    /// One pass on the device: positions from `tour`, then every node's best move.
-    fn propose(&self, up: &Uploaded, tour: &[u32]) -> Result<Vec<Proposal>, GpuError> {
+    /// One pass on the device: positions from `tour`, then every node's best
+    /// move; a pass still running 2 s past `by` counts as a failure.
+    fn propose(&self, up: &Uploaded, tour: &[u32], by: Option<Instant>) -> Result<Vec<Proposal>, GpuError> {
         if tour.len() != up.n {
             return Err(GpuError::Unsupported(format!("a tour of {} nodes for {} points", tour.len(), up.n)));
         }
@@ -215,14 +216,14 @@ impl Gpu {
                 }
             }
             self.queue.submit([encoder.finish()]);
-            let count: u32 = bytemuck::pod_read_unaligned(&self.read(&up.count, 0, 4)?);
+            let count: u32 = bytemuck::pod_read_unaligned(&self.read(&up.count, 0, 4, by)?);
             if count as usize > up.n {
                 return Err(GpuError::Failed(format!("the GPU proposed {count} moves for {} nodes", up.n)));
             }
             if count == 0 {
                 return Ok(Vec::new());
             }
-            let bytes = self.read(&up.moves, 0, count as u64 * size_of::<Proposal>() as u64)?;
+            let bytes = self.read(&up.moves, 0, count as u64 * size_of::<Proposal>() as u64, by)?;
             Ok(bytemuck::pod_collect_to_vec(&bytes))
         })
     }

@@ -161,7 +161,7 @@ impl DeviceMatrix {
                 }
             }
             gpu.queue.submit([encoder.finish()]);
-            gpu.wait()
+            gpu.wait(None)
         })
     }
 
@@ -174,7 +174,7 @@ impl DeviceMatrix {
         let mut at = 0u64;
         while at < total {
             let size = READ_CHUNK.min(total - at);
-            let bytes = gpu.checked(|| gpu.read(&self.out, at, size))?;
+            let bytes = gpu.checked(|| gpu.read(&self.out, at, size, None))?;
             let bytes_out: &mut [u8] = bytemuck::cast_slice_mut(&mut data[..]);
             bytes_out[at as usize..(at + size) as usize].copy_from_slice(&bytes);
             at += size;

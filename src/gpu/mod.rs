@@ -20,10 +20,20 @@ pub use matrix::DeviceMatrix;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// Longest wait for one submission before the GPU counts as failed.
+/// Longest wait for one submission before the GPU counts as failed, when
+/// the work has no deadline.
 const TIMEOUT: Duration = Duration::from_secs(600);
+/// How long a submission may run past the deadline of its work before the
+/// GPU counts as failed (and the CPU answers): a hung device holds a batch
+/// until its deadline and this much more, not for [`TIMEOUT`].
+const PAST_DEADLINE: Duration = Duration::from_secs(2);
+
+/// The longest wait, from `now`, for a submission of work due `by`.
+fn wait_limit(by: Option<Instant>, now: Instant) -> Duration {
+    by.map_or(TIMEOUT, |t| (t.saturating_duration_since(now) + PAST_DEADLINE).min(TIMEOUT))
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum GpuError {
@@ -162,17 +172,17 @@ impl Gpu {
         out
     }
 
-    /// Waits until the queue is idle, at most [`TIMEOUT`].
-    fn wait(&self) -> Result<(), GpuError> {
+    /// Waits until the queue is idle, at most [`wait_limit`] for work due `by`.
+    fn wait(&self, by: Option<Instant>) -> Result<(), GpuError> {
         self.device
-            .poll(wgpu::PollType::Wait { submission_index: None, timeout: Some(TIMEOUT) })
+            .poll(wgpu::PollType::Wait { submission_index: None, timeout: Some(wait_limit(by, Instant::now())) })
             .map(drop)
             .map_err(|e| GpuError::Failed(format!("waiting for the GPU: {e}")))
     }
 
     /// Copies `size` bytes of `src` from `offset` to the host through a
-    /// staging buffer.
-    fn read(&self, src: &wgpu::Buffer, offset: u64, size: u64) -> Result<Vec<u8>, GpuError> {
+    /// staging buffer, once the work submitted before (due `by`) is done.
+    fn read(&self, src: &wgpu::Buffer, offset: u64, size: u64, by: Option<Instant>) -> Result<Vec<u8>, GpuError> {
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("staging"),
             size,
@@ -187,8 +197,8 @@ impl Gpu {
         slice.map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
-        self.wait()?;
-        rx.recv_timeout(TIMEOUT)
+        self.wait(by)?;
+        rx.recv_timeout(wait_limit(by, Instant::now()))
             .map_err(|_| GpuError::Failed("the staging buffer was never mapped".into()))?
             .map_err(|e| GpuError::Failed(format!("mapping the staging buffer: {e}")))?;
         let bytes = slice
@@ -299,4 +309,20 @@ fn bind(
 /// as `vec4<f32>` points, the layout the shaders read.
 fn vec4s(s: &[Vec<f32>; 3]) -> Vec<[f32; 4]> {
     (0..s[0].len()).map(|i| [s[0][i], s[1][i], s[2][i], 0.0]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_end_a_little_after_the_deadline() {
+        let now = Instant::now();
+        assert_eq!(wait_limit(None, now), TIMEOUT);
+        assert_eq!(wait_limit(Some(now + Duration::from_secs(3)), now), Duration::from_secs(3) + PAST_DEADLINE);
+        // Already past: only the grace is left.
+        assert_eq!(wait_limit(Some(now), now + Duration::from_secs(5)), PAST_DEADLINE);
+        // A far deadline is no reason to wait longer than without one.
+        assert_eq!(wait_limit(Some(now + Duration::from_secs(86_400)), now), TIMEOUT);
+    }
 }
