@@ -3,19 +3,73 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 use route_optim::solver::Progress;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 const SHOW_AFTER: Duration = Duration::from_secs(1);
 
+/// What the bar shows. The first report of a solve or of a stream decides
+/// it for the rest of the run; until one comes, a spinner.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// No report yet: a large instance is still being built (the greedy
+    /// tour and the first local search of 10^6 points take seconds).
+    Working,
+    /// One long solve: time used of the limit, and the tour length.
+    Solve,
+    /// A stream: records answered so far.
+    Records,
+}
+
 pub struct Bar {
     t0: Instant,
-    bar: OnceLock<ProgressBar>,
+    /// The bar once shown, and whether the run has finished (nothing is
+    /// shown after that).
+    shown: Mutex<(Option<(ProgressBar, Kind)>, bool)>,
 }
 
 impl Bar {
+    /// A bar for one run, which starts now.
     pub fn new() -> Arc<Bar> {
-        Arc::new(Bar { t0: Instant::now(), bar: OnceLock::new() })
+        let bar = Arc::new(Bar { t0: Instant::now(), shown: Mutex::new((None, false)) });
+        let weak = Arc::downgrade(&bar);
+        std::thread::spawn(move || {
+            std::thread::sleep(SHOW_AFTER);
+            if let Some(bar) = weak.upgrade() {
+                bar.show(Kind::Working, |_| {});
+            }
+        });
+        bar
+    }
+
+    /// Shows the bar as `kind` unless it shows another kind already (a
+    /// spinner gives way to the first report), then updates it.
+    fn show(&self, kind: Kind, update: impl FnOnce(&ProgressBar)) {
+        let mut guard = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
+        let (shown, finished) = &mut *guard;
+        if *finished {
+            return;
+        }
+        match shown {
+            Some((_, k)) if *k == kind => {}
+            Some((_, k)) if *k != Kind::Working || kind == Kind::Working => return,
+            _ => {
+                let bar = shown.take().map_or_else(ProgressBar::new_spinner, |(bar, _)| bar);
+                let template = match kind {
+                    Kind::Working => "{spinner} {elapsed:>4} solving",
+                    Kind::Solve => "{spinner} {elapsed:>4} [{bar:30}] {msg}, {eta} left",
+                    Kind::Records => "{spinner} {elapsed:>4} {pos} records ({per_sec})",
+                };
+                bar.set_style(ProgressStyle::with_template(template).expect("static template").progress_chars("=> "));
+                if kind == Kind::Working {
+                    bar.enable_steady_tick(Duration::from_millis(100));
+                }
+                *shown = Some((bar, kind));
+            }
+        }
+        if let Some((bar, _)) = shown {
+            update(bar);
+        }
     }
 
     /// A callback for one long solve: time used of the limit, and the tour length.
@@ -25,17 +79,11 @@ impl Bar {
             if p.elapsed < SHOW_AFTER {
                 return;
             }
-            let bar = me.bar.get_or_init(|| {
-                let bar = ProgressBar::new(p.limit.map_or(0, |l| l.as_millis() as u64));
-                bar.set_style(
-                    ProgressStyle::with_template("{spinner} {elapsed:>4} [{bar:30}] {msg}, {eta} left")
-                        .expect("static template")
-                        .progress_chars("=> "),
-                );
-                bar
+            me.show(Kind::Solve, |bar| {
+                bar.set_message(format!("length {:.1}", p.length));
+                bar.set_length(p.limit.map_or(0, |l| l.as_millis() as u64));
+                bar.set_position(p.elapsed.as_millis() as u64);
             });
-            bar.set_position(p.elapsed.as_millis() as u64);
-            bar.set_message(format!("length {:.1}", p.length));
         })
     }
 
@@ -44,19 +92,14 @@ impl Bar {
         if self.t0.elapsed() < SHOW_AFTER {
             return;
         }
-        let bar = self.bar.get_or_init(|| {
-            let bar = ProgressBar::new_spinner();
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {elapsed:>4} {pos} records ({per_sec})")
-                    .expect("static template"),
-            );
-            bar
-        });
-        bar.set_position(done);
+        self.show(Kind::Records, |bar| bar.set_position(done));
     }
 
+    /// Clears the bar; nothing is shown after this.
     pub fn finish(&self) {
-        if let Some(bar) = self.bar.get() {
+        let mut guard = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
+        guard.1 = true;
+        if let Some((bar, _)) = guard.0.take() {
             bar.finish_and_clear();
         }
     }
