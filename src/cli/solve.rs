@@ -88,9 +88,10 @@ pub fn run(args: SolveArgs) -> anyhow::Result<()> {
         cancel: Some(cancel),
         ..Budget::default()
     };
-    let name = if args.input == "-" { STDIN.to_string() } else { args.input.clone() };
+    let stdin = args.input == "-";
+    let name = if stdin { "standard input".to_string() } else { args.input.clone() };
     let ext = Path::new(&args.input).extension().and_then(|e| e.to_str()).unwrap_or("");
-    let input: Box<dyn Read> = if args.input == "-" {
+    let input: Box<dyn Read> = if stdin {
         Box::new(io::stdin().lock())
     } else {
         Box::new(File::open(&args.input).with_context(|| format!("cannot read {name}"))?)
@@ -100,8 +101,12 @@ pub fn run(args: SolveArgs) -> anyhow::Result<()> {
         "tsp" => solve_tsplib(&engine, &budget, input, &name, args.format, out),
         "ndjson" | "jsonl" if args.format == Format::Svg => bail!(SVG_ONE),
         _ if args.ndjson && args.format == Format::Svg => bail!(SVG_ONE),
-        "ndjson" | "jsonl" => solve_ndjson(&engine, &budget, input, &name, args.format, out, &bar),
-        _ if args.ndjson => solve_ndjson(&engine, &budget, input, &name, args.format, out, &bar),
+        "ndjson" | "jsonl" => {
+            solve_ndjson(&engine, &budget, NdjsonLines::new(input, &name, stdin), args.format, out, &bar)
+        }
+        _ if args.ndjson => {
+            solve_ndjson(&engine, &budget, NdjsonLines::new(input, &name, stdin), args.format, out, &bar)
+        }
         _ => solve_document(&engine, &budget, input, &name, args.format, out),
     };
     bar.finish();
@@ -200,14 +205,11 @@ fn solve_document(
 fn solve_ndjson(
     engine: &Engine,
     budget: &Budget,
-    input: Box<dyn Read>,
-    name: &str,
+    mut input: NdjsonLines,
     format: Format,
     out: &mut impl Write,
     bar: &Bar,
 ) -> anyhow::Result<()> {
-    let mut input =
-        NdjsonLines { reader: BufReader::with_capacity(1 << 20, input), name, line_no: 0, stream: name == STDIN };
     let interrupted = || budget.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed));
     let (mut lines, mut eof) = input.chunk()?;
     let (mut written, mut done) = (Vec::<String>::new(), 0u64);
@@ -246,8 +248,6 @@ fn solve_ndjson(
     Ok(())
 }
 
-const STDIN: &str = "standard input";
-
 /// The NDJSON input, read a chunk at a time.
 struct NdjsonLines<'a> {
     reader: BufReader<Box<dyn Read>>,
@@ -259,6 +259,10 @@ struct NdjsonLines<'a> {
 }
 
 impl NdjsonLines<'_> {
+    fn new(input: Box<dyn Read>, name: &str, stream: bool) -> NdjsonLines<'_> {
+        NdjsonLines { reader: BufReader::with_capacity(1 << 20, input), name, line_no: 0, stream }
+    }
+
     /// Whether the next chunk can be read without waiting on a producer.
     fn ready(&self) -> bool {
         !self.stream || !self.reader.buffer().is_empty()
