@@ -1,4 +1,6 @@
-// Distance matrix, one invocation per entry, for a block of rows.
+// Distance matrix for a block of rows: an invocation fills one column of
+// ROWS consecutive rows, so it loads its column's point once for ROWS
+// stores; the invocations of a row store side by side (coalesced).
 //
 // Points arrive split as f32 `hi + lo` (unit vectors for haversine, centred
 // planar coordinates for euclidean), exactly as the CPU SIMD kernel splits
@@ -24,23 +26,30 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> hi: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> lo: array<vec4<f32>>;
-// One entry per invocation: four per invocation with one vec4 store ran at
-// 765 GiB/s on an H100 against this kernel's 1,122 (BENCHMARKS.md).
+// Four columns per invocation with one vec4 store ran at 765 GiB/s on an
+// H100 against one entry per invocation's 1,122 (BENCHMARKS.md).
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+// Rows per invocation: `matrix.rs` dispatches rows / (4 ROWS) workgroups down.
+const ROWS: u32 = 16u;
 
 @compute @workgroup_size(64, 4)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let j = gid.x;
-    let r = gid.y;
-    if (j >= params.stride || r >= params.rows) {
+    if (j >= params.stride) {
         return;
     }
-    let i = params.row0 + r;
-    var d = 0.0;
-    if (j < params.n) {
-        let v = (hi[j].xyz - hi[i].xyz) + (lo[j].xyz - lo[i].xyz);
+    // Padding columns (j >= n) are zero.
+    let real = j < params.n;
+    let jj = min(j, params.n - 1u);
+    let hj = hi[jj].xyz;
+    let lj = lo[jj].xyz;
+    let r0 = gid.y * ROWS;
+    for (var r = r0; r < min(r0 + ROWS, params.rows); r++) {
+        let i = params.row0 + r;
+        let v = (hj - hi[i].xyz) + (lj - lo[i].xyz);
         let chord = sqrt(dot(v, v));
-        d = select(chord, params.scale * asin_01(min(chord * 0.5, 1.0)), params.sphere != 0u);
+        let d = select(chord, params.scale * asin_01(min(chord * 0.5, 1.0)), params.sphere != 0u);
+        out[r * params.stride + j] = select(0.0, d, real);
     }
-    out[r * params.stride + j] = d;
 }

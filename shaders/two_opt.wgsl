@@ -1,16 +1,27 @@
 // Batched local search for small instances: one workgroup per instance.
 //
 // The instance's points, tour, position index and edge lengths live in
-// workgroup memory (about 13 KiB for 256 points). Distances are recomputed
+// workgroup memory (about 17 KiB for 256 points). Distances are recomputed
 // from the points, never read from a matrix. Every pass each invocation
 // evaluates a stride of the moves, a workgroup reduction picks the best,
-// and the workgroup applies it together:
-//   - 2-opt: every pair of edges (the full O(n²) scan);
-//   - Or-opt: a segment of 1–3 points moved, in either orientation, next to
-//     one of the K nearest neighbours of its first or last point.
+// and the workgroup applies it together. The moves of a pass start at the
+// active points (don't-look bits): all points at first, then those whose
+// edges the kick or an applied move changed and those that still had an
+// improving move in the last pass:
+//   - 2-opt: the new edge joins an active point to one of its K nearest
+//     neighbours, on either side;
+//   - Or-opt: a segment of 1–3 points with an active end moved, in either
+//     orientation, next to one of the K nearest neighbours of its first or
+//     last point.
+// A tour about to become the best is also polished with the full O(n²) 2-opt
+// scan, so every tour returned is a 2-opt local optimum. The first version
+// of this shader scanned all moves after every move, although a kick
+// changes three edges: a round took 2.9× as long on an H100 (BENCHMARKS.md).
 // `ils` repeats "local optimum, segment-swap kick, local optimum" for a given
-// number of rounds, keeping the best tour; `best_move` reports the best 2-opt
-// move of the given tours (the tests compare it with the CPU's full scan).
+// number of rounds, keeping the best tour and moving on from the current one
+// (which one kick in five may leave slightly longer); `best_move` reports the
+// best 2-opt move of the given tours (the tests compare it with the CPU's
+// full scan).
 //
 // Mesa 22.3's lavapipe (Debian 12's own) returns corrupted tours from this
 // shader; Mesa 25 (bookworm-backports), which CI installs, runs it right.
@@ -37,6 +48,11 @@ struct Params {
     eps_rel: f32,
     // Neighbours per node in `neighbors`.
     k: u32,
+    // Where the current tours start in `tours`, after the best tours.
+    half: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 struct Instance {
@@ -53,6 +69,8 @@ struct Instance {
     // search cut into slices runs the same kicks as one that is not.
     first: u32,
     since: u32,
+    // The best tour's f32 length after those slices.
+    best: f32,
 }
 
 struct Outcome {
@@ -69,6 +87,7 @@ struct Outcome {
 @group(0) @binding(1) var<storage, read> instances: array<Instance>;
 @group(0) @binding(2) var<storage, read> points: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> neighbors: array<u32>;
+// Best tours, then (from `half` on) the current tours of `ils`.
 @group(0) @binding(4) var<storage, read_write> tours: array<u32>;
 @group(0) @binding(5) var<storage, read_write> outcomes: array<Outcome>;
 
@@ -83,8 +102,16 @@ var<workgroup> edge: array<f32, MAXN>;
 var<workgroup> cut: array<f32, 768>;
 var<workgroup> scratch: array<u32, MAXN>;
 var<workgroup> best_tour: array<u32, MAXN>;
+// The current tour as it was before the kick.
+var<workgroup> kept: array<u32, MAXN>;
 var<workgroup> red_gain: array<f32, WG>;
 var<workgroup> red_move: array<u32, WG>;
+// The active points, whether each point is among them, and whether each
+// active point had an improving move in the pass just scanned.
+var<workgroup> live: array<u32, MAXN>;
+var<workgroup> nact: u32;
+var<workgroup> inset: array<u32, MAXN>;
+var<workgroup> improving: array<atomic<u32>, MAXN>;
 
 fn dist(a: u32, b: u32) -> f32 {
     let v = vec3<f32>(px[a] - px[b], py[a] - py[b], pz[a] - pz[b]);
@@ -130,15 +157,30 @@ fn load(inst: Instance, lid: u32) {
     workgroupBarrier();
 }
 
-// Position index, edge lengths and Or-opt gap edges of the current tour.
+// Position index, edge length and Or-opt gap edges at position k.
+fn refresh_at(k: u32, n: u32) {
+    pos[tour[k]] = k;
+    edge[k] = dist(tour[k], tour[next(k, n)]);
+    let p = tour[prev(k, n)];
+    cut[k] = dist(p, tour[(k + 1u) % n]);
+    cut[MAXN + k] = dist(p, tour[(k + 2u) % n]);
+    cut[2u * MAXN + k] = dist(p, tour[(k + 3u) % n]);
+}
+
+// The same for the whole tour.
 fn refresh(n: u32, lid: u32) {
     for (var k = lid; k < n; k += WG) {
-        pos[tour[k]] = k;
-        edge[k] = dist(tour[k], tour[next(k, n)]);
-        let p = tour[prev(k, n)];
-        cut[k] = dist(p, tour[(k + 1u) % n]);
-        cut[MAXN + k] = dist(p, tour[(k + 2u) % n]);
-        cut[2u * MAXN + k] = dist(p, tour[(k + 3u) % n]);
+        refresh_at(k, n);
+    }
+    workgroupBarrier();
+}
+
+// The same after positions lo..lo+m changed: the entries that read them
+// are those from lo - 3 to lo + m (cyclically).
+fn refresh_range(n: u32, lid: u32, lo: u32, m: u32) {
+    let count = min(n, m + 4u);
+    for (var t = lid; t < count; t += WG) {
+        refresh_at((lo + n - 3u + t) % n, n);
     }
     workgroupBarrier();
 }
@@ -190,9 +232,23 @@ fn tour_length(n: u32, lid: u32) -> f32 {
     return total;
 }
 
+// The 2-opt move (i, j), i + 2 <= j, not (0, n-1): removes edges
+// (t[i], t[i+1]) and (t[j], t[j+1]) and reverses t[i+1..=j]. Kept in
+// (bg, bc) when it is the best so far; returns whether it improves.
+fn try_2opt(n: u32, i: u32, j: u32, bg: ptr<function, f32>, bc: ptr<function, u32>) -> bool {
+    let removed = edge[i] + edge[j];
+    let gain = removed - dist(tour[i], tour[j]) - dist(tour[i + 1u], tour[next(j, n)]);
+    let code = (i << 8u) | j;
+    let improves = gain > params.eps_rel * removed;
+    if (improves && better(gain, code, *bg, *bc)) {
+        *bg = gain;
+        *bc = code;
+    }
+    return improves;
+}
+
 // This invocation's best 2-opt move, over a balanced share of all pairs.
-// A move (i, j), i + 2 <= j, removes edges (t[i], t[i+1]) and (t[j], t[j+1])
-// and reverses t[i+1..=j]. Pairs are grouped by d = j - i; row r holds
+// Pairs are grouped by d = j - i; row r holds
 // d = 2 + r and its partner d' = n - 1 - r, n - 1 moves together, so the
 // pairs form a dense (n-1)/2 × (n-1) grid that the invocations share evenly.
 fn scan_2opt(n: u32, lid: u32, bg: ptr<function, f32>, bc: ptr<function, u32>) {
@@ -217,13 +273,7 @@ fn scan_2opt(n: u32, lid: u32, bg: ptr<function, f32>, bc: ptr<function, u32>) {
         // (0, n-1) shares node t[0]: not a move.
         ok = ok && !(i == 0u && j == n - 1u);
         if (ok) {
-            let removed = edge[i] + edge[j];
-            let gain = removed - dist(tour[i], tour[j]) - dist(tour[i + 1u], tour[next(j, n)]);
-            let code = (i << 8u) | j;
-            if (gain > params.eps_rel * removed && better(gain, code, *bg, *bc)) {
-                *bg = gain;
-                *bc = code;
-            }
+            try_2opt(n, i, j, bg, bc);
         }
         r += step_r;
         q += step_q;
@@ -239,12 +289,12 @@ fn or_code(s: u32, len: u32, c: u32, rev: bool) -> u32 {
 }
 
 // Gain of moving t[s..s+len) between t[c] and t[c+1], reversed or not;
-// Skips a c that touches the segment.
+// skips a c that touches the segment. Returns whether it improves.
 fn or_gain(n: u32, s: u32, len: u32, c: u32, rev: bool, removed_base: f32, gain_base: f32,
-           bg: ptr<function, f32>, bc: ptr<function, u32>) {
+           bg: ptr<function, f32>, bc: ptr<function, u32>) -> bool {
     let e = s + len - 1u;
     if ((c >= s && c <= e) || c == prev(s, n)) {
-        return;
+        return false;
     }
     let c1 = next(c, n);
     var added: f32;
@@ -256,52 +306,155 @@ fn or_gain(n: u32, s: u32, len: u32, c: u32, rev: bool, removed_base: f32, gain_
     let removed = removed_base + edge[c];
     let gain = gain_base + edge[c] - added;
     let code = or_code(s, len, c, rev);
-    if (gain > params.eps_rel * removed && better(gain, code, *bg, *bc)) {
+    let improves = gain > params.eps_rel * removed;
+    if (improves && better(gain, code, *bg, *bc)) {
         *bg = gain;
         *bc = code;
     }
+    return improves;
 }
 
-// This invocation's best Or-opt move over its share of (segment, neighbour).
-fn scan_oropt(inst: Instance, lid: u32, bg: ptr<function, f32>, bc: ptr<function, u32>) {
+// The Or-opt moves of segment t[s..s+len) next to neighbour `which` of its
+// first point (which < k) or of its last point (k + which): the new edge
+// joins the segment's end to the neighbour, either way round. Segments do
+// not wrap; the kicks rotate the tour, so every point gets its turn at
+// either end. Returns whether one improves.
+fn or_item(inst: Instance, s: u32, len: u32, which: u32, bg: ptr<function, f32>, bc: ptr<function, u32>) -> bool {
     let n = inst.n;
-    let kk2 = 2u * params.k;
-    // Item m = rest * kk2 + which, rest = 3 s + len - 1, stepped by WG
-    // without a division by kk2 per step.
-    let step_rest = WG / kk2;
-    let step_which = WG % kk2;
-    var which = lid % kk2;
-    var rest = lid / kk2;
-    while (rest < 3u * n) {
-        let len = rest % 3u + 1u;
-        let s = rest / 3u;
-        let e = s + len - 1u;
-        // Segments do not wrap; the kicks rotate the tour, so every point
-        // gets its turn at either end.
-        if (e < n && e + 3u < n + s) {
-            let removed_base = edge[prev(s, n)] + edge[e];
-            let gain_base = removed_base - cut[(len - 1u) * MAXN + s];
-            if (which < params.k) {
-                // Neighbour v of the first point: edge (v, t[s]) either way round.
-                let v = neighbors[(inst.offset + tour[s]) * params.k + which];
-                let pv = pos[v];
-                or_gain(n, s, len, pv, false, removed_base, gain_base, bg, bc);
-                or_gain(n, s, len, prev(pv, n), true, removed_base, gain_base, bg, bc);
-            } else {
-                // Neighbour v of the last point: edge (t[e], v) either way round.
-                let v = neighbors[(inst.offset + tour[e]) * params.k + which - params.k];
-                let pv = pos[v];
-                or_gain(n, s, len, prev(pv, n), false, removed_base, gain_base, bg, bc);
-                or_gain(n, s, len, pv, true, removed_base, gain_base, bg, bc);
+    let e = s + len - 1u;
+    if (e >= n || e + 3u >= n + s) {
+        return false;
+    }
+    let removed_base = edge[prev(s, n)] + edge[e];
+    let gain_base = removed_base - cut[(len - 1u) * MAXN + s];
+    var a: bool;
+    var b: bool;
+    if (which < params.k) {
+        let pv = pos[neighbors[(inst.offset + tour[s]) * params.k + which]];
+        a = or_gain(n, s, len, pv, false, removed_base, gain_base, bg, bc);
+        b = or_gain(n, s, len, prev(pv, n), true, removed_base, gain_base, bg, bc);
+    } else {
+        let pv = pos[neighbors[(inst.offset + tour[e]) * params.k + which - params.k]];
+        a = or_gain(n, s, len, prev(pv, n), false, removed_base, gain_base, bg, bc);
+        b = or_gain(n, s, len, pv, true, removed_base, gain_base, bg, bc);
+    }
+    return a || b;
+}
+
+// Moves per active point and neighbour: 2-opt on either side; Or-opt of the
+// five segments with the point at an end (lengths 1, 2, 2, 3, 3), next to a
+// neighbour of either end of the segment.
+const PER_K: u32 = 12u;
+
+// This invocation's best move over its share of the active points' moves;
+// marks the points that have an improving one.
+fn scan_active(inst: Instance, na: u32, lid: u32, bg: ptr<function, f32>, bc: ptr<function, u32>) {
+    let n = inst.n;
+    let k = params.k;
+    let items = PER_K * k;
+    // Item m = ia * items + t, stepped by WG without a division per step.
+    let step_a = WG / items;
+    let step_t = WG % items;
+    var ia = lid / items;
+    var t = lid % items;
+    while (ia < na) {
+        let a = live[ia];
+        let pa = pos[a];
+        var found = false;
+        if (t < 2u * k) {
+            // The new edge (a, v) with the successors (t < k) or the
+            // predecessors of both: the move (i, j) on those positions.
+            let pred = t >= k;
+            let pv = pos[neighbors[(inst.offset + a) * k + select(t, t - k, pred)]];
+            let x = select(pa, prev(pa, n), pred);
+            let y = select(pv, prev(pv, n), pred);
+            let i = min(x, y);
+            let j = max(x, y);
+            if (j >= i + 2u && !(i == 0u && j == n - 1u)) {
+                found = try_2opt(n, i, j, bg, bc);
+            }
+        } else {
+            let o = t - 2u * k;
+            let sg = o / (2u * k);
+            let len = (sg + 3u) / 2u;
+            // Segments 2 and 4 end at the point, the others start there.
+            let at_end = sg == 2u || sg == 4u;
+            if (!at_end || pa + 1u >= len) {
+                found = or_item(inst, select(pa, pa + 1u - len, at_end), len, o - sg * 2u * k, bg, bc);
             }
         }
-        rest += step_rest;
-        which += step_which;
-        if (which >= kk2) {
-            which -= kk2;
-            rest += 1u;
+        if (found) {
+            atomicStore(&improving[ia], 1u);
+        }
+        ia += step_a;
+        t += step_t;
+        if (t >= items) {
+            t -= items;
+            ia += 1u;
         }
     }
+}
+
+// Invocation 0 only: makes point v active.
+fn add_active(v: u32) {
+    if (inset[v] == 0u) {
+        inset[v] = 1u;
+        atomicStore(&improving[nact], 0u);
+        live[nact] = v;
+        nact += 1u;
+    }
+}
+
+// Every point active.
+fn activate_all(n: u32, lid: u32) {
+    for (var k = lid; k < n; k += WG) {
+        live[k] = k;
+        inset[k] = 1u;
+        atomicStore(&improving[k], 0u);
+    }
+    if (lid == 0u) {
+        nact = n;
+    }
+    workgroupBarrier();
+}
+
+// Keeps the `na` active points that had an improving move and adds the ends
+// of the edges that `code` (about to be applied) removes. Invocation 0 does
+// it; the list is a few points after a kick.
+fn update_active(code: u32, na: u32, n: u32, lid: u32) {
+    if (lid == 0u) {
+        var kept = 0u;
+        for (var ia = 0u; ia < na; ia++) {
+            let v = live[ia];
+            if (atomicLoad(&improving[ia]) != 0u) {
+                live[kept] = v;
+                atomicStore(&improving[kept], 0u);
+                kept += 1u;
+            } else {
+                inset[v] = 0u;
+            }
+        }
+        nact = kept;
+        if (code != NONE && (code & OR_FLAG) == 0u) {
+            let i = (code >> 8u) & 0xffu;
+            let j = code & 0xffu;
+            add_active(tour[i]);
+            add_active(tour[i + 1u]);
+            add_active(tour[j]);
+            add_active(tour[next(j, n)]);
+        } else if (code != NONE) {
+            let s = (code >> 8u) & 0xffu;
+            let e = s + ((code >> 28u) & 3u);
+            let c = code & 0xffu;
+            add_active(tour[prev(s, n)]);
+            add_active(tour[s]);
+            add_active(tour[e]);
+            add_active(tour[next(e, n)]);
+            add_active(tour[c]);
+            add_active(tour[next(c, n)]);
+        }
+    }
+    workgroupBarrier();
 }
 
 // Where position k of the tour takes its point from when `code` is
@@ -344,34 +497,60 @@ fn source(code: u32, k: u32) -> u32 {
     return c + 1u + t - len;
 }
 
-// Applies `code` (NONE: nothing) through `scratch`. No branch surrounds a
-// barrier: every invocation runs the same barriers whatever the move.
-fn apply(code: u32, n: u32, lid: u32) {
-    for (var k = lid; k < n; k += WG) {
-        scratch[k] = tour[select(source(code, k), k, code == NONE)];
+// The positions a move changes, from x to y.
+fn span(code: u32) -> vec2<u32> {
+    if ((code & OR_FLAG) == 0u) {
+        return vec2<u32>(((code >> 8u) & 0xffu) + 1u, code & 0xffu);
     }
-    workgroupBarrier();
-    for (var k = lid; k < n; k += WG) {
-        tour[k] = scratch[k];
+    let s = (code >> 8u) & 0xffu;
+    let e = s + ((code >> 28u) & 3u);
+    let c = code & 0xffu;
+    if (c > e) {
+        return vec2<u32>(s, c);
     }
-    workgroupBarrier();
-    refresh(n, lid);
+    return vec2<u32>(c + 1u, e);
 }
 
-// Best-improvement 2-opt + Or-opt until no move improves (or a safety cap).
-fn local_search(inst: Instance, lid: u32) {
+// Applies `code` through `scratch`; `code` is uniform, so every invocation
+// runs the same barriers.
+fn apply(code: u32, n: u32, lid: u32) {
+    let r = span(code);
+    let m = r.y - r.x + 1u;
+    for (var t = lid; t < m; t += WG) {
+        scratch[r.x + t] = tour[source(code, r.x + t)];
+    }
+    workgroupBarrier();
+    for (var t = lid; t < m; t += WG) {
+        tour[r.x + t] = scratch[r.x + t];
+    }
+    workgroupBarrier();
+    refresh_range(n, lid, r.x, m);
+}
+
+// Best-improvement moves from the active points until none improves; then,
+// with `polish`, the full 2-opt scan, and from the ends of any move it finds
+// on again (or up to a safety cap). Leaves no point active.
+fn local_search(inst: Instance, lid: u32, polish: bool) {
     let n = inst.n;
-    var done = false;
-    for (var step = 0u; step < 16u * n && !done; step++) {
+    for (var step = 0u; step < 16u * n; step++) {
+        let na = workgroupUniformLoad(&nact);
         var bg = 0.0;
         var bc = NONE;
-        scan_2opt(n, lid, &bg, &bc);
-        scan_oropt(inst, lid, &bg, &bc);
+        if (na > 0u) {
+            scan_active(inst, na, lid, &bg, &bc);
+        } else if (polish) {
+            scan_2opt(n, lid, &bg, &bc);
+        }
         red_gain[lid] = bg;
         red_move[lid] = bc;
         let code = reduce_best(lid);
-        done = code == NONE;
-        apply(code, n, lid);
+        update_active(code, na, n, lid);
+        if (code == NONE && (na == 0u || !polish)) {
+            break;
+        }
+        if (code != NONE) {
+            apply(code, n, lid);
+        }
     }
 }
 
@@ -399,6 +578,20 @@ fn kick(n: u32, lid: u32, seed: u32, round: u32) {
     }
     workgroupBarrier();
     refresh(n, lid);
+    // The ends of the three new edges.
+    if (lid == 0u) {
+        for (var ia = 0u; ia < nact; ia++) {
+            inset[live[ia]] = 0u;
+        }
+        nact = 0u;
+        add_active(tour[p1 - 1u]);
+        add_active(tour[p1]);
+        add_active(tour[p1 + l2 - 1u]);
+        add_active(tour[p1 + l2]);
+        add_active(tour[p3 - 1u]);
+        add_active(tour[p3 % n]);
+    }
+    workgroupBarrier();
 }
 
 fn save_best(n: u32, lid: u32) {
@@ -408,16 +601,32 @@ fn save_best(n: u32, lid: u32) {
     workgroupBarrier();
 }
 
-// Back to the best tour when `back`; the barriers run either way.
-fn restore_best(back: bool, n: u32, lid: u32) {
+// Keeps the kicked tour as the current one when `accept`, else goes back to
+// the current one; `accept` is uniform.
+fn keep_or_undo(accept: bool, n: u32, lid: u32) {
     for (var k = lid; k < n; k += WG) {
-        tour[k] = select(tour[k], best_tour[k], back);
+        if (accept) {
+            kept[k] = tour[k];
+        } else {
+            tour[k] = kept[k];
+        }
     }
     workgroupBarrier();
-    refresh(n, lid);
+    if (!accept) {
+        refresh(n, lid);
+    }
 }
 
-@compute @workgroup_size(256)
+// One round in SLACK_ODDS may keep a tour longer than the current one while
+// it stays within SLACK_EDGES average edges of the best, as on the CPU
+// (`solver::SLACK_ODDS`): measured there, 897 of 1000 100-stop requests at
+// the best known tour after 1000 kicks without it, 938 with it.
+const SLACK_ODDS: u32 = 5u;
+const SLACK_EDGES: f32 = 2.0;
+// Salts the draw apart from the kick's.
+const SLACK_SALT: u32 = 0x5bd1e995u;
+
+@compute @workgroup_size(WG)
 fn ils(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
        @builtin(local_invocation_index) lid: u32) {
     let id = instance_index(wid, groups);
@@ -426,11 +635,26 @@ fn ils(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: v
     }
     let inst = instances[id];
     let n = inst.n;
+    // The best tour, then the current one: the same at the first round.
     load(inst, lid);
-    refresh(n, lid);
-    local_search(inst, lid);
-    var best = tour_length(n, lid);
     save_best(n, lid);
+    for (var k = lid; k < n; k += WG) {
+        tour[k] = tours[params.half + inst.offset + k];
+    }
+    workgroupBarrier();
+    refresh(n, lid);
+    var best = inst.best;
+    // A search resumed from an earlier slice starts from where it stood, a
+    // local optimum already: searching it again from every point could
+    // move it, and a sliced search would then differ from one that is not.
+    if (inst.first == 0u) {
+        activate_all(n, lid);
+        local_search(inst, lid, true);
+        best = tour_length(n, lid);
+        save_best(n, lid);
+    }
+    var current = tour_length(n, lid);
+    keep_or_undo(true, n, lid);
     var rounds = inst.first;
     var since = inst.since;
     loop {
@@ -439,24 +663,38 @@ fn ils(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: v
         }
         rounds += 1u;
         kick(n, lid, inst.seed, rounds);
-        local_search(inst, lid);
-        let len = tour_length(n, lid);
-        // A tour as short as the best is kept (it moves the search along).
+        local_search(inst, lid, false);
+        var len = tour_length(n, lid);
+        // Only a new best tour pays for the full 2-opt scan.
+        if (len < best) {
+            local_search(inst, lid, true);
+            len = tour_length(n, lid);
+        }
         let better = len < best;
         since = select(since + 1u, 0u, better);
-        best = min(best, len);
-        restore_best(len > best, n, lid);
-        save_best(n, lid);
+        if (better) {
+            best = len;
+            save_best(n, lid);
+        }
+        // A tour as short as the current one is kept (it moves the search along).
+        var limit = current;
+        if (below(inst.seed ^ SLACK_SALT, rounds, SLACK_ODDS) == 0u) {
+            limit = max(current, best + SLACK_EDGES * best / f32(n));
+        }
+        let accept = len <= limit;
+        current = select(current, len, accept);
+        keep_or_undo(accept, n, lid);
     }
     for (var k = lid; k < n; k += WG) {
         tours[inst.offset + k] = best_tour[k];
+        tours[params.half + inst.offset + k] = kept[k];
     }
     if (lid == 0u) {
         outcomes[id] = Outcome(best, rounds, since, 0u);
     }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn best_move(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
              @builtin(local_invocation_index) lid: u32) {
     let id = instance_index(wid, groups);

@@ -10,8 +10,8 @@ use route_optim::matrix::DistMatrix;
 use route_optim::metric::Metric;
 use route_optim::solver::neighbors::Neighbors;
 use route_optim::solver::{
-    construct, local, reference, Backend, Budget, Dist, Engine, PointDist, Problem, GPU_MIN_BATCH, NEIGHBORS,
-    QUADRANT_NEIGHBORS,
+    construct, local, reference, Backend, Budget, Dist, Engine, PointDist, Problem, DESCENT_MIN_N, GPU_MIN_BATCH,
+    NEIGHBORS, QUADRANT_NEIGHBORS,
 };
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -561,4 +561,22 @@ fn engine_descends_large_tours_on_the_gpu() {
     assert!((on_gpu.length - on_gpu.legs.iter().sum::<f64>()).abs() < 1e-9 * on_gpu.length);
     eprintln!("gpu {} cpu {} ({:+.3}%)", on_gpu.length, on_cpu.length, (on_gpu.length / on_cpu.length - 1.0) * 100.0);
     assert!(on_gpu.length <= on_cpu.length * 1.01, "gpu {} vs cpu {}", on_gpu.length, on_cpu.length);
+}
+
+/// An automatic engine starts a round trip of DESCENT_MIN_N points with the
+/// GPU's descent on a graphics card only: on a software driver (lavapipe in
+/// CI), which the CPU outruns, the whole solve stays on the CPU.
+#[test]
+fn automatic_engine_descends_large_tours_only_on_a_real_gpu() {
+    let Some(gpu) = gpu() else { return };
+    let software = matches!(gpu.adapter_info().device_type, wgpu::DeviceType::Cpu);
+    assert_eq!(gpu.is_hardware(), !software, "{:?}", gpu.adapter_info());
+    let mut rng = fastrand::Rng::with_seed(18);
+    let p = Problem::round_trip(plane(&mut rng, DESCENT_MIN_N), Metric::Euclidean);
+    let s = Engine::choose(None).expect("automatic engine").solve(&p, &Budget { kicks: Some(0), ..Default::default() });
+    let expected = if software { Backend::Simd.name() } else { gpu.name() };
+    assert_eq!(s.backend, expected);
+    let mut sorted = s.order.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (0..p.points.len()).collect::<Vec<_>>());
 }

@@ -1,7 +1,7 @@
 //! `route-optim info`: what this machine offers the engine.
 
 use route_optim::gpu;
-use route_optim::solver::{Backend, GPU_MIN_BATCH};
+use route_optim::solver::{Backend, DESCENT_MIN_N, GPU_MIN_BATCH};
 
 pub fn run() -> anyhow::Result<()> {
     let choice = Backend::from_env().map_err(anyhow::Error::msg)?;
@@ -16,7 +16,16 @@ pub fn run() -> anyhow::Result<()> {
         (Some(Backend::Gpu), Err(_)) => "none: backend gpu was asked for and there is no adapter".into(),
         (Some(b), _) => b.name().into(),
         (None, Ok(g)) => {
-            format!("{} for batches of {GPU_MIN_BATCH}+ small round trips, else {}", g.name(), Backend::Simd.name())
+            let descent = if g.is_hardware() {
+                format!(" (and the first 2-opt descent of round trips of {DESCENT_MIN_N}+ points)")
+            } else {
+                String::new()
+            };
+            format!(
+                "{} for batches of {GPU_MIN_BATCH}+ small round trips{descent}, else {}",
+                g.name(),
+                Backend::Simd.name()
+            )
         }
         (None, Err(_)) => Backend::Simd.name().into(),
     };

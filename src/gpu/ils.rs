@@ -33,6 +33,9 @@ struct Params {
     scale: f32,
     eps_rel: f32,
     k: u32,
+    /// Where the current tours start in the tours buffer.
+    half: u32,
+    _pad: [u32; 3],
 }
 
 #[repr(C)]
@@ -45,6 +48,7 @@ struct Instance {
     seed: u32,
     first: u32,
     since: u32,
+    best: f32,
 }
 
 #[repr(C)]
@@ -74,7 +78,7 @@ impl Kernels {
 /// One small instance for the GPU.
 pub struct SmallInstance<'a> {
     pub points: &'a [[f64; 2]],
-    /// Each point's nearest neighbours (Or-opt candidates); shorter lists
+    /// Each point's nearest neighbours (2-opt and Or-opt candidates); shorter lists
     /// are padded by repeating their last entry.
     pub neighbors: &'a Neighbors,
     /// Starting tour, a permutation of `0..n`.
@@ -128,15 +132,16 @@ struct State {
 
 impl Gpu {
     /// Iterated local search on every instance (2-opt + Or-opt to a local
-    /// optimum, kick, repeat; the best tour kept). All instances share
-    /// `metric`, haversine or euclidean, and have 8 to [`GPU_MAX_N`] points.
+    /// optimum, kick, repeat; the best tour kept, and one kick in five may
+    /// move on from a slightly longer tour). All instances share `metric`,
+    /// haversine or euclidean, and have 8 to [`GPU_MAX_N`] points.
     ///
     /// With deadlines or a `cancel` flag the rounds run in slices (8 rounds,
     /// then doubling while a slice takes under 100 ms); between slices the
     /// instances past their deadline, out of rounds or stalled leave the
-    /// dispatch, and a set flag ends them all. A slice resumes from the best
-    /// tour of the one before with the same kicks, so slicing changes when
-    /// a search may stop, never its tours.
+    /// dispatch, and a set flag ends them all. A slice resumes from the
+    /// current and best tours of the one before with the same kicks, so
+    /// slicing changes when a search may stop, never its tours.
     pub fn improve_batch(
         &self,
         metric: Metric,
@@ -159,7 +164,13 @@ impl Gpu {
                     .map(|&i| {
                         let s = state[i];
                         let end = chunk[i].rounds.min(s.rounds.saturating_add(slice));
-                        Instance { rounds: end, first: s.rounds, since: s.since, ..instance(&chunk[i], up.offsets[i]) }
+                        Instance {
+                            rounds: end,
+                            first: s.rounds,
+                            since: s.since,
+                            best: s.length,
+                            ..instance(&chunk[i], up.offsets[i])
+                        }
                     })
                     .collect();
                 let t0 = Instant::now();
@@ -249,9 +260,18 @@ impl Gpu {
             .collect();
         let points: Vec<[f32; 4]> = per.iter().flat_map(|p| p.0.iter().copied()).collect();
         let neighbors: Vec<u32> = per.iter().flat_map(|p| p.1.iter().copied()).collect();
+        // The best tours, then the current ones (the search may keep a
+        // longer tour to move on from): both start as the given tours.
         let tours: Vec<u32> = chunk.iter().flat_map(|i| i.tour.iter().copied()).collect();
-        let params =
-            Params { sphere: sphere as u32, scale: (2.0 * EARTH_RADIUS_KM) as f32, eps_rel: EPS_REL, k: k as u32 };
+        let tours = [tours.as_slice(), tours.as_slice()].concat();
+        let params = Params {
+            sphere: sphere as u32,
+            scale: (2.0 * EARTH_RADIUS_KM) as f32,
+            eps_rel: EPS_REL,
+            k: k as u32,
+            half: total as u32,
+            _pad: [0; 3],
+        };
         self.checked(|| {
             let storage = wgpu::BufferUsages::STORAGE;
             let copy = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC;
@@ -307,6 +327,7 @@ fn instance(inst: &SmallInstance, (offset, n): (usize, usize)) -> Instance {
         seed: (inst.seed ^ (inst.seed >> 32)) as u32,
         first: 0,
         since: 0,
+        best: 0.0,
     }
 }
 

@@ -16,6 +16,8 @@ const ROW_ALIGN: u64 = 64;
 const READ_CHUNK: u64 = 256 << 20;
 const WG_X: u32 = 64;
 const WG_Y: u32 = 4;
+/// Rows per invocation, `ROWS` in the shader.
+const ROWS: u32 = 16;
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
@@ -157,7 +159,7 @@ impl DeviceMatrix {
                 pass.set_pipeline(&gpu.matrix.pipeline);
                 for (group, stride, rows) in &self.blocks {
                     pass.set_bind_group(0, group, &[]);
-                    pass.dispatch_workgroups(stride.div_ceil(WG_X), rows.div_ceil(WG_Y), 1);
+                    pass.dispatch_workgroups(stride.div_ceil(WG_X), rows.div_ceil(WG_Y * ROWS), 1);
                 }
             }
             gpu.queue.submit([encoder.finish()]);

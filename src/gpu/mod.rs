@@ -145,6 +145,12 @@ impl Gpu {
         self.name
     }
 
+    /// Whether the adapter is a graphics card rather than a software driver
+    /// (lavapipe, llvmpipe), which the CPU outruns at everything here.
+    pub fn is_hardware(&self) -> bool {
+        !matches!(self.info.device_type, wgpu::DeviceType::Cpu | wgpu::DeviceType::Other)
+    }
+
     pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
         &self.info
     }

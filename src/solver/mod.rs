@@ -11,10 +11,10 @@
 //! `two_opt.wgsl` local search; any GPU failure sends that batch back to the
 //! CPU with one warning. An engine given a GPU also runs the 2-opt descent
 //! of a larger round trip's greedy tour there (`two_opt_large.wgsl`) before
-//! the CPU's local search; an automatic engine does not, until a real GPU
-//! has measured where that pays (BENCHMARKS.md). Matrices stay on the CPU:
-//! with the transfer back, `distance.wgsl` took 83 ms for 4000 points on an
-//! H100 where 16 cores took 8 ms (BENCHMARKS.md).
+//! the CPU's local search; an automatic engine does so from
+//! [`DESCENT_MIN_N`] points on a real GPU, never on a software driver.
+//! Matrices stay on the CPU: with the transfer back, `distance.wgsl` took
+//! 83 ms for 4000 points on an H100 where 16 cores took 8 ms (BENCHMARKS.md).
 
 mod coincident;
 pub mod construct;
@@ -233,11 +233,14 @@ impl Backend {
 }
 
 /// Eligible problems in a batch from which an automatic engine probes for
-/// and uses the GPU. Measured on an H100 host (BENCHMARKS.md, "GPU"): at 20
-/// stops its 16 cores beat the GPU up to 1024 requests (50k/s vs 37k/s),
-/// and at 100 stops the two are level by 1000; so only very large batches
-/// go to the GPU unless it is asked for. Batches this large were not
-/// measured: the bound sits beyond every size where the CPU won.
+/// and uses the GPU. Measured on an H100 host (BENCHMARKS.md, "GPU"), at
+/// default budgets:
+/// - 20 stops: its 16 cores beat the GPU at 1,024 requests (50k/s against
+///   39k/s); the GPU wins at 4,096 (68k/s against 51k/s).
+/// - 50 and 100 stops: the GPU is faster from 1,024 requests.
+///
+/// The CPU's tours are a little closer to the best known (at 20 stops
+/// 99.5% against 96.5%).
 pub const GPU_MIN_BATCH: usize = 4096;
 /// Kick rounds per GPU instance when the budget gives no count; the search
 /// also ends after [`default_stall`] rounds without a better tour.
@@ -405,9 +408,15 @@ impl Engine {
         let with_matrix = n <= self.matrix_max_n;
         let limits = Limits::new(p, budget, t0, with_matrix);
         let d = PointDist::new(p.metric, &p.points);
-        // The large-tour 2-opt only where the batch shader does not reach.
+        // The large-tour 2-opt only where the batch shader does not reach;
+        // an automatic engine only from DESCENT_MIN_N points, on a real GPU.
+        let shared;
         let gpu = match &self.gpu {
             GpuUse::Given(g) if p.round_trip && n > GPU_MAX_N => Some(&**g),
+            GpuUse::Auto if p.round_trip && n >= DESCENT_MIN_N => {
+                shared = gpu::shared().filter(|g| g.is_hardware());
+                shared.as_deref()
+            }
             _ => None,
         };
         let search = Heuristic { emb: d.embedding(), p, limits: &limits, gpu };
@@ -593,6 +602,13 @@ impl<'a> Limits<'a> {
         }
     }
 }
+
+/// Round trips from this many points start with the GPU's 2-opt descent in
+/// an automatic engine, when the adapter is a real GPU. Measured on an H100
+/// host (BENCHMARKS.md): at 10^6 uniform points the local search from the
+/// greedy tour took 43 s on the CPU and 17 s with the descent first (the
+/// local optimum 0.2% longer, which kicks wash out).
+pub const DESCENT_MIN_N: usize = 100_000;
 
 /// A large round trip's 2-opt descent on the GPU stops at the first pass
 /// that applies fewer than one move per this many nodes: the tail, a few
