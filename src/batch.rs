@@ -14,8 +14,9 @@ pub struct Record {
 }
 
 /// Solves the valid records together (`Engine::solve_batch_isolated`) and
-/// answers the rest with error records; a record the solver fails on gets an
-/// `internal_error` record, and the others are still answered.
+/// answers the rest with error records; a record the solver fails on (a
+/// panic, or a route that does not fit its request) gets an `internal_error`
+/// record, and the others are still answered.
 pub fn answer(engine: &Engine, budget: &Budget, records: Vec<Record>) -> Vec<Output> {
     let mut problems = Vec::new();
     let mut slots: Vec<Slot> = Vec::with_capacity(records.len());
@@ -34,18 +35,19 @@ pub fn answer(engine: &Engine, budget: &Budget, records: Vec<Record>) -> Vec<Out
         .into_iter()
         .map(|slot| match slot {
             Slot::Done(out) => out,
-            Slot::Solve { id, names, uuid, source } => match solved.next().expect("one solution per problem") {
-                (problem, Ok(sol)) => {
-                    let req = Request { id, names, problem };
-                    Output::Prediction(Prediction::new(uuid, &req, &sol, source))
+            Slot::Solve { id, names, uuid, source } => {
+                let (problem, solution) = solved.next().expect("one solution per problem");
+                let req = Request { id, names, problem };
+                match solution.and_then(|sol| Prediction::new(uuid.clone(), &req, &sol, source.clone())) {
+                    Ok(p) => Output::Prediction(p),
+                    Err(why) => Output::Error(ErrorRecord {
+                        uuid,
+                        id: req.id,
+                        error: ErrorBody { code: "internal_error", message: format!("solver failed: {why}") },
+                        source,
+                    }),
                 }
-                (_, Err(panic)) => Output::Error(ErrorRecord {
-                    uuid,
-                    id,
-                    error: ErrorBody { code: "internal_error", message: format!("solver failed: {panic}") },
-                    source,
-                }),
-            },
+            }
         })
         .collect()
 }

@@ -50,12 +50,22 @@ pub struct Prediction {
 }
 
 impl Prediction {
-    pub fn new(uuid: String, req: &Request, sol: &Solution, source: Option<Source>) -> Prediction {
+    /// The prediction for `req` from its solution; an error (never a panic
+    /// that would take the rest of the batch with it) when the solution is
+    /// not a route through the request's points.
+    pub fn new(uuid: String, req: &Request, sol: &Solution, source: Option<Source>) -> Result<Prediction, String> {
+        let n = req.problem.points.len();
+        let Some(&first) = sol.order.first() else {
+            return Err("the solver returned an empty route".into());
+        };
+        if let Some(&bad) = sol.order.iter().find(|&&i| i >= n) {
+            return Err(format!("the solver returned point {bad} of a request with {n}"));
+        }
         let mut order = sol.order.clone();
         if req.problem.round_trip {
-            order.push(sol.order[0]);
+            order.push(first);
         }
-        Prediction {
+        Ok(Prediction {
             uuid,
             id: req.id.clone(),
             route: order.iter().map(|&i| req.name(i)).collect(),
@@ -66,7 +76,7 @@ impl Prediction {
             optimal: sol.optimal,
             solver: SolverInfo { backend: sol.backend, ms: Some(millis(sol.elapsed)) },
             source,
-        }
+        })
     }
 
     /// A GeoJSON FeatureCollection ([lon, lat]): the route as a LineString and
@@ -131,4 +141,46 @@ impl ErrorRecord {
 pub enum Output {
     Prediction(Prediction),
     Error(ErrorRecord),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metric::Metric;
+    use crate::solver::Problem;
+    use std::time::Duration;
+
+    fn request() -> Request {
+        let points = vec![[41.8781, -87.6298], [40.7128, -74.006], [34.0522, -118.2437]];
+        let names = Some(vec!["Chicago".into(), "New York".into(), "Los Angeles".into()]);
+        Request { id: None, names, problem: Problem::round_trip(points, Metric::Haversine) }
+    }
+
+    fn solution(order: Vec<usize>) -> Solution {
+        Solution {
+            length: 1.0,
+            legs: vec![1.0],
+            order,
+            optimal: false,
+            backend: "cpu-simd-avx2",
+            elapsed: Duration::ZERO,
+            kicks: 0,
+        }
+    }
+
+    #[test]
+    fn a_route_closes_back_to_its_start() {
+        let p = Prediction::new("u".into(), &request(), &solution(vec![2, 0, 1]), None).expect("valid route");
+        assert_eq!(p.order, vec![2, 0, 1, 2]);
+        assert_eq!(p.route, ["Los Angeles", "Chicago", "New York", "Los Angeles"]);
+        assert_eq!(p.coordinates[1], [41.8781, -87.6298]);
+    }
+
+    #[test]
+    fn a_solution_outside_the_request_is_an_error_not_a_panic() {
+        let e = Prediction::new("u".into(), &request(), &solution(vec![0, 3, 1]), None).expect_err("point 3 of 3");
+        assert!(e.contains("point 3") && e.contains("with 3"), "{e}");
+        let e = Prediction::new("u".into(), &request(), &solution(vec![]), None).expect_err("empty route");
+        assert!(e.contains("empty"), "{e}");
+    }
 }
