@@ -288,6 +288,12 @@ fn or_code(s: u32, len: u32, c: u32, rev: bool) -> u32 {
     return OR_FLAG | (select(0u, 1u, rev) << 30u) | ((len - 1u) << 28u) | (s << 8u) | c;
 }
 
+// An Or-opt code's segment t[s..=e] and the position c it lands after.
+fn or_fields(code: u32) -> vec3<u32> {
+    let s = (code >> 8u) & 0xffu;
+    return vec3<u32>(s, s + ((code >> 28u) & 3u), code & 0xffu);
+}
+
 // Gain of moving t[s..s+len) between t[c] and t[c+1], reversed or not;
 // skips a c that touches the segment. Returns whether it improves.
 fn or_gain(n: u32, s: u32, len: u32, c: u32, rev: bool, removed_base: f32, gain_base: f32,
@@ -423,18 +429,18 @@ fn activate_all(n: u32, lid: u32) {
 // it; the list is a few points after a kick.
 fn update_active(code: u32, na: u32, n: u32, lid: u32) {
     if (lid == 0u) {
-        var kept = 0u;
+        var count = 0u;
         for (var ia = 0u; ia < na; ia++) {
             let v = live[ia];
             if (atomicLoad(&improving[ia]) != 0u) {
-                live[kept] = v;
-                atomicStore(&improving[kept], 0u);
-                kept += 1u;
+                live[count] = v;
+                atomicStore(&improving[count], 0u);
+                count += 1u;
             } else {
                 inset[v] = 0u;
             }
         }
-        nact = kept;
+        nact = count;
         if (code != NONE && (code & OR_FLAG) == 0u) {
             let i = (code >> 8u) & 0xffu;
             let j = code & 0xffu;
@@ -443,15 +449,13 @@ fn update_active(code: u32, na: u32, n: u32, lid: u32) {
             add_active(tour[j]);
             add_active(tour[next(j, n)]);
         } else if (code != NONE) {
-            let s = (code >> 8u) & 0xffu;
-            let e = s + ((code >> 28u) & 3u);
-            let c = code & 0xffu;
-            add_active(tour[prev(s, n)]);
-            add_active(tour[s]);
-            add_active(tour[e]);
-            add_active(tour[next(e, n)]);
-            add_active(tour[c]);
-            add_active(tour[next(c, n)]);
+            let f = or_fields(code);
+            add_active(tour[prev(f.x, n)]);
+            add_active(tour[f.x]);
+            add_active(tour[f.y]);
+            add_active(tour[next(f.y, n)]);
+            add_active(tour[f.z]);
+            add_active(tour[next(f.z, n)]);
         }
     }
     workgroupBarrier();
@@ -470,10 +474,11 @@ fn source(code: u32, k: u32) -> u32 {
         return k;
     }
     let rev = ((code >> 30u) & 1u) == 1u;
-    let len = ((code >> 28u) & 3u) + 1u;
-    let s = (code >> 8u) & 0xffu;
-    let c = code & 0xffu;
-    let e = s + len - 1u;
+    let f = or_fields(code);
+    let s = f.x;
+    let e = f.y;
+    let c = f.z;
+    let len = e - s + 1u;
     if (c > e) {
         // Or-opt forward: t[e+1..=c] moves left, the segment ends at c.
         if (k < s || k > c) {
@@ -502,13 +507,11 @@ fn span(code: u32) -> vec2<u32> {
     if ((code & OR_FLAG) == 0u) {
         return vec2<u32>(((code >> 8u) & 0xffu) + 1u, code & 0xffu);
     }
-    let s = (code >> 8u) & 0xffu;
-    let e = s + ((code >> 28u) & 3u);
-    let c = code & 0xffu;
-    if (c > e) {
-        return vec2<u32>(s, c);
+    let f = or_fields(code);
+    if (f.z > f.y) {
+        return vec2<u32>(f.x, f.z);
     }
-    return vec2<u32>(c + 1u, e);
+    return vec2<u32>(f.z + 1u, f.y);
 }
 
 // Applies `code` through `scratch`; `code` is uniform, so every invocation
