@@ -17,8 +17,10 @@ tsplib() {
 }
 
 # Random requests (uniform over the contiguous US), NDJSON in and out through
-# `solve`, default budget. Quality: the first 1000 against long runs of the
-# same requests (explicit time limit: no stagnation stop).
+# `solve`, default budget. Quality: the first 1000, solved with the default
+# seed (in the timed run) and with seeds 1 to 4, against the best of long
+# runs of the same requests (explicit time limit: no stagnation stop) and of
+# those five. One seed's count moves by about 0.3 points from seed to seed.
 requests() {
   local w; w=$(mktemp -d)
   for spec in 10:100000:0 20:50000:0.05 50:20000:0.2 100:10000:0.5; do
@@ -26,19 +28,24 @@ requests() {
     $B gen --n "$n" --count "$count" --seed "$n" > "$w/r.ndjson"
     local t0 t1; t0=$(date +%s.%N); $B solve "$w/r.ndjson" > "$w/o.ndjson"; t1=$(date +%s.%N)
     head -1000 "$w/r.ndjson" > "$w/q.ndjson"
+    for s in 1 2 3 4; do $B solve "$w/q.ndjson" --seed "$s" > "$w/s$s.ndjson"; done
     if [ "$long" != 0 ]; then $B solve "$w/q.ndjson" --time-limit "$long" > "$w/l.ndjson"; else cp "$w/o.ndjson" "$w/l.ndjson"; fi
-    python3 - "$n" "$count" "$t0" "$t1" "$w/o.ndjson" "$w/l.ndjson" <<'PY'
+    python3 - "$n" "$count" "$t0" "$t1" "$w/o.ndjson" "$w/l.ndjson" "$w"/s?.ndjson <<'PY'
 import json, sys
-n, count, t0, t1, out, ref = sys.argv[1:]
+n, count, t0, t1, out, long, *seeded = sys.argv[1:]
 rate = int(count) / (float(t1) - float(t0))
 outs = [json.loads(l) for l in open(out)]
-ref = {d["id"]: d["distance_km"] for d in map(json.loads, open(ref))}
-first = [d for d in outs if d["id"] in ref]
-best = sum(d["distance_km"] <= ref[d["id"]] * (1 + 1e-9) for d in first)
-gaps = [100 * (d["distance_km"] / ref[d["id"]] - 1) for d in first]
+ref = {d["id"]: d["distance_km"] for d in map(json.loads, open(long))}
+runs = [[d for d in outs if d["id"] in ref]] + [[json.loads(l) for l in open(f)] for f in seeded]
+for run in runs:
+    for d in run:
+        ref[d["id"]] = min(ref[d["id"]], d["distance_km"])
+hits = [sum(d["distance_km"] <= ref[d["id"]] * (1 + 1e-9) for d in run) for run in runs]
+gaps = [100 * (d["distance_km"] / ref[d["id"]] - 1) for run in runs for d in run]
 proved = sum(d["optimal"] for d in outs)
 print(f"{n:>4} stops: {rate:9.0f} requests/s ({count} requests), proved optimal {proved}/{len(outs)}, "
-      f"at best known {best}/{len(first)}, mean gap {sum(gaps)/len(gaps):.4f}%, worst {max(gaps):.3f}%")
+      f"at best known {100 * sum(hits) / len(gaps):.2f}% (default seed {hits[0]}/{len(runs[0])}, "
+      f"seeds 1-4 {'/'.join(map(str, hits[1:]))}), mean gap {sum(gaps)/len(gaps):.4f}%, worst {max(gaps):.3f}%")
 PY
   done
   rm -rf "$w"

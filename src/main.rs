@@ -5,6 +5,12 @@ mod cli;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's malloc: a batch of small requests allocates
+/// and frees many short-lived buffers across rayon threads, where glibc's
+/// arenas spent time trimming and re-faulting pages (BENCHMARKS.md).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "route-optim", version, about = "Shortest round trips and paths through geographic points")]
 struct Args {

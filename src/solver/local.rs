@@ -1,5 +1,6 @@
 //! 3-opt (sequential, LK depth 3) + Or-opt local search over neighbour lists,
-//! and the iterated local search that runs it until the budget ends.
+//! and the iterated local search that runs it until the budget ends (3-opt
+//! alone after each kick).
 //!
 //! Moves are found from an active queue of nodes (don't-look bits: a node
 //! leaves the queue when no improving move starts at it, and comes back when
@@ -18,6 +19,12 @@ const EPS: f64 = 1e-7;
 const OR_MAX: usize = 3;
 /// Longest of the two swapped stretches of a kick.
 const KICK_MAX: usize = 50;
+/// Shortest of the two swapped stretches of a kick. Swapping a stretch of
+/// a few nodes is close to an Or-opt move, which the local search mostly
+/// takes back: on 20-stop requests, 30 stale kicks with stretches from 4
+/// find the best known tour as often as 40 did with stretches from 1, and
+/// TSPLIB instances come out as well or better (BENCHMARKS.md).
+const KICK_MIN: usize = OR_MAX + 1;
 
 pub struct Search<'a, D: Dist> {
     d: &'a D,
@@ -30,6 +37,7 @@ pub struct Search<'a, D: Dist> {
     queue: VecDeque<u32>,
     queued: Vec<bool>,
     log: Vec<[u32; 4]>,
+    /// In a kick round: moves are logged (to undo the round) and Or-opt is off.
     logging: bool,
     /// Current tour length, kept up to date by every move.
     pub length: f64,
@@ -119,7 +127,10 @@ impl<'a, D: Dist> Search<'a, D> {
                 self.log.clear();
             }
             let mark = self.log.len();
-            if self.try_3opt(a) || self.try_or_opt(a) {
+            // Or-opt in the descent from the start tour only: in kick rounds
+            // it cost a quarter of the time and found nothing that 3-opt and
+            // more kicks did not (BENCHMARKS.md).
+            if self.try_3opt(a) || (!self.logging && self.try_or_opt(a)) {
                 self.push_moves_from(mark);
                 self.push(a);
             }
@@ -270,12 +281,14 @@ impl<'a, D: Dist> Search<'a, D> {
     }
 
     /// A double bridge on a short stretch: A B C D → A C B D, with B and C of
-    /// 1..=50 nodes starting at a random position. Returns false (changing
-    /// nothing) when the stretch would cut a pinned edge.
+    /// 4..=50 nodes (fewer on a small tour) starting at a random position.
+    /// Returns false (changing nothing) when the stretch would cut a pinned
+    /// edge.
     fn kick(&mut self, rng: &mut fastrand::Rng) -> bool {
         let n = self.tour.len();
         let max = KICK_MAX.min((n - 2) / 2).max(1);
-        let (l1, l2) = (rng.usize(1..=max), rng.usize(1..=max));
+        let min = KICK_MIN.min(max);
+        let (l1, l2) = (rng.usize(min..=max), rng.usize(min..=max));
         let a = self.tour.order()[rng.usize(..n)];
         let b1 = self.tour.next(a);
         let mut b2 = b1;
