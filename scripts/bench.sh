@@ -36,7 +36,9 @@ n, count, t0, t1, out, long, *seeded = sys.argv[1:]
 rate = int(count) / (float(t1) - float(t0))
 outs = [json.loads(l) for l in open(out)]
 ref = {d["id"]: d["distance_km"] for d in map(json.loads, open(long))}
-runs = [[d for d in outs if d["id"] in ref]] + [[json.loads(l) for l in open(f)] for f in seeded]
+seeded = [[json.loads(l) for l in open(f)] for f in seeded]
+first = {d["id"] for d in seeded[0]}
+runs = [[d for d in outs if d["id"] in first]] + seeded
 for run in runs:
     for d in run:
         ref[d["id"]] = min(ref[d["id"]], d["distance_km"])
