@@ -8,6 +8,7 @@ use route_optim::lambda::output_uuid;
 use route_optim::worker::Checkpoint;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::*;
@@ -17,7 +18,7 @@ struct Worker {
 }
 
 impl Worker {
-    fn start(requests: &str, predictions: &str, checkpoint: &std::path::Path, batch_max: usize) -> Worker {
+    fn start(requests: &str, predictions: &str, checkpoint: &Path, batch_max: usize) -> Worker {
         let log = std::fs::File::create(checkpoint.with_extension("log")).expect("worker log");
         let child = Command::new(env!("CARGO_BIN_EXE_route-optim"))
             .args(["worker", "--request-stream", requests, "--prediction-stream", predictions])
@@ -53,10 +54,35 @@ impl Drop for Worker {
     }
 }
 
-fn temp_checkpoint() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(unique("route-optim-worker"));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("checkpoint.json")
+/// A checkpoint path in a temp dir of its own, removed when the test ends;
+/// kept, with the worker's log beside it, when the test fails.
+struct TempCheckpoint {
+    dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl TempCheckpoint {
+    fn new() -> TempCheckpoint {
+        let dir = tempfile::Builder::new().prefix("route-optim-worker-").tempdir().expect("temp dir");
+        let path = dir.path().join("checkpoint.json");
+        TempCheckpoint { dir, path }
+    }
+}
+
+impl std::ops::Deref for TempCheckpoint {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TempCheckpoint {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.dir.disable_cleanup(true);
+            eprintln!("worker log kept: {}", self.path.with_extension("log").display());
+        }
+    }
 }
 
 /// Polls the prediction stream until every expected UUID has an output.
@@ -92,7 +118,7 @@ async fn four_shards_2000_requests_then_sigterm_checkpoints_the_last_record() {
     let uuids = request_uuids(&kinesis, &requests, &arn).await;
     assert_eq!(uuids.len(), 2000);
 
-    let checkpoint = temp_checkpoint();
+    let checkpoint = TempCheckpoint::new();
     let worker = Worker::start(&requests, &predictions, &checkpoint, 400);
     let outputs = wait_for(&kinesis, &predictions, &uuids).await;
     assert_eq!(worker.terminate().code(), Some(0), "SIGTERM exits 0");
@@ -137,7 +163,7 @@ async fn sigkill_mid_run_and_restart_loses_nothing() {
     put_requests(&kinesis, &requests, &data).await;
     let uuids = request_uuids(&kinesis, &requests, &arn).await;
 
-    let checkpoint = temp_checkpoint();
+    let checkpoint = TempCheckpoint::new();
     let mut first = Worker::start(&requests, &predictions, &checkpoint, 40);
     let t0 = Instant::now();
     while outputs_by_uuid(&kinesis, &predictions).await.len() < 200 {
@@ -168,7 +194,7 @@ async fn a_shard_split_while_running_loses_nothing() {
     create_stream(&kinesis, &predictions).await;
     let (data, _) = mixed_batch();
     put_requests(&kinesis, &requests, &data[..250]).await;
-    let checkpoint = temp_checkpoint();
+    let checkpoint = TempCheckpoint::new();
     let worker = Worker::start(&requests, &predictions, &checkpoint, 200);
     wait_for(&kinesis, &predictions, &request_uuids(&kinesis, &requests, &arn).await).await;
 
@@ -285,7 +311,7 @@ async fn bench_worker_throughput() {
             last.insert(s.shard_id().to_string(), r.sequence_number().to_string());
         }
     }
-    let checkpoint = temp_checkpoint();
+    let checkpoint = TempCheckpoint::new();
     let t0 = Instant::now();
     let worker = Worker::start(&requests, &predictions, &checkpoint, 1000);
     loop {
