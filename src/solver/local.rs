@@ -4,8 +4,8 @@
 //!
 //! Moves are found from an active queue of nodes (don't-look bits: a node
 //! leaves the queue when no improving move starts at it, and comes back when
-//! one of its tour edges changes). A kick is a double bridge on a short
-//! stretch of the tour; only its endpoints are re-queued, and the result is
+//! one of its tour edges changes). A kick is a double bridge on three short
+//! stretches of the tour; only its endpoints are re-queued, and the result is
 //! kept when it is not longer (or, now and then, slightly longer: see
 //! `solver::improve`), else undone by replaying the move log.
 
@@ -17,14 +17,21 @@ use std::collections::VecDeque;
 const EPS: f64 = 1e-7;
 /// Longest segment Or-opt moves.
 const OR_MAX: usize = 3;
-/// Longest of the two swapped stretches of a kick.
+/// Longest stretch of a kick on a large tour.
 const KICK_MAX: usize = 50;
-/// Shortest of the two swapped stretches of a kick. Swapping a stretch of
-/// a few nodes is close to an Or-opt move, which the local search mostly
-/// takes back: on 20-stop requests, 30 stale kicks with stretches from 4
-/// find the best known tour as often as 40 did with stretches from 1, and
-/// TSPLIB instances come out as well or better (BENCHMARKS.md).
+/// Shortest stretch of a kick. A stretch of a few nodes is close to an
+/// Or-opt move, which the local search mostly takes back (BENCHMARKS.md).
 const KICK_MIN: usize = OR_MAX + 1;
+
+/// Longest stretch of a kick on a tour of `n` nodes: n/5 between `KICK_MIN`
+/// and `KICK_MAX`, and short enough for three stretches and two more nodes
+/// (n ≥ 5).
+/// Measured on random requests of 20 to 100 stops (BENCHMARKS.md): n/5
+/// finds the best known tour with fewer kicks than stretches of up to
+/// n/10 or n/3.
+fn kick_max(n: usize) -> usize {
+    (n / 5).clamp(KICK_MIN, KICK_MAX).min((n - 2) / 3)
+}
 
 pub struct Search<'a, D: Dist> {
     d: &'a D,
@@ -280,34 +287,33 @@ impl<'a, D: Dist> Search<'a, D> {
         }
     }
 
-    /// A double bridge on a short stretch: A B C D → A C B D, with B and C of
-    /// 4..=50 nodes (fewer on a small tour) starting at a random position.
-    /// Returns false (changing nothing) when the stretch would cut a pinned
-    /// edge.
+    /// A double bridge: A B C D → A D C B, with B, C and D stretches of
+    /// [`kick_max`] nodes or fewer (at least `KICK_MIN`) starting at a random
+    /// position, each kept in its direction. It changes four edges, two
+    /// alternating cycles of two, which no sequential move undoes. Returns
+    /// false (changing nothing) when it would cut a pinned edge, or on a
+    /// tour of fewer than 5 nodes.
     fn kick(&mut self, rng: &mut fastrand::Rng) -> bool {
         let n = self.tour.len();
-        let max = KICK_MAX.min((n - 2) / 2).max(1);
+        if n < 5 {
+            return false;
+        }
+        let max = kick_max(n);
         let min = KICK_MIN.min(max);
-        let (l1, l2) = (rng.usize(min..=max), rng.usize(min..=max));
-        let a = self.tour.order()[rng.usize(..n)];
-        let b1 = self.tour.next(a);
-        let mut b2 = b1;
-        for _ in 1..l1 {
-            b2 = self.tour.next(b2);
-        }
-        let c1 = self.tour.next(b2);
-        let mut c2 = c1;
-        for _ in 1..l2 {
-            c2 = self.tour.next(c2);
-        }
-        let d1 = self.tour.next(c2);
-        if d1 == a || self.is_fixed(a, b1) || self.is_fixed(b2, c1) || self.is_fixed(c2, d1) {
+        let o = self.tour.order();
+        let pa = rng.usize(..n);
+        let at = |k: usize| o[(pa + k) % n];
+        let (l1, l2, l3) = (rng.usize(min..=max), rng.usize(min..=max), rng.usize(min..=max));
+        let (a, b1, b2, c1, c2) = (at(0), at(1), at(l1), at(l1 + 1), at(l1 + l2));
+        let (d1, d2, e1) = (at(l1 + l2 + 1), at(l1 + l2 + l3), at(l1 + l2 + l3 + 1));
+        if [(a, b1), (b2, c1), (c2, d1), (d2, e1)].iter().any(|&(x, y)| self.is_fixed(x, y)) {
             return false;
         }
         let mark = self.log.len();
-        self.apply2(a, b1, c2, d1); // a c2…c1 b2…b1 d1
-        self.apply2(a, c2, c1, b2); // a c1…c2 b2…b1 d1
-        self.apply2(c2, b2, b1, d1); // a c1…c2 b1…b2 d1
+        self.apply2(a, b1, d2, e1); // a D' C' B' e1 (each stretch reversed)
+        self.apply2(a, d2, d1, c2); // a D C' B' e1
+        self.apply2(d2, c2, c1, b2); // a D C B' e1
+        self.apply2(c2, b2, b1, e1); // a D C B e1
         self.push_moves_from(mark);
         true
     }
@@ -347,8 +353,8 @@ mod tests {
 
     /// Every 2-opt move the first level of `try_3opt` looks for: added edge
     /// (t2, t3) with t3 among t2's candidates and shorter than the removed
-    /// (t1, t2). A converged search (every node whose edges changed was
-    /// queued again) leaves none that gains.
+    /// (t1, t2). A search that made no move in a pass with every node queued
+    /// leaves none that gains.
     fn assert_converged(s: &Search<DistMatrix>, nb: &Neighbors, what: &str) {
         let order = s.tour.order();
         let n = order.len();
@@ -382,6 +388,21 @@ mod tests {
         assert!((s.length - exact).abs() <= 1e-9 * exact, "{what}: running length {} vs {exact}", s.length);
     }
 
+    /// Passes with every node queued until one makes no move. The queue alone
+    /// does not promise that: a move re-queues its own endpoints, not the
+    /// nodes whose candidate moves it opens (a node whose candidate's tour
+    /// edge changed).
+    fn settle(s: &mut Search<DistMatrix>) {
+        loop {
+            let before = s.length;
+            s.push_all();
+            s.optimize();
+            if s.length == before {
+                return;
+            }
+        }
+    }
+
     #[test]
     fn searches_converge_and_keep_their_length() {
         let mut rng = fastrand::Rng::with_seed(23);
@@ -395,18 +416,51 @@ mod tests {
             let mut s = Search::new(&m, &nb, order, None);
             s.push_all();
             s.optimize();
-            assert_converged(&s, &nb, &format!("n={n}, from a random tour"));
             assert_tour(&s, n, &format!("n={n}"));
+            settle(&mut s);
+            assert_converged(&s, &nb, &format!("n={n}, from a random tour"));
             let edge = s.length / n as f64;
             for k in 0..300 {
                 // Now and then a kick may keep a longer tour, as in the ILS.
                 s.kick_round(&mut rng, if k % 5 == 0 { edge } else { 0.0 });
                 if k % 50 == 49 {
                     let what = format!("n={n}, after {} kicks", k + 1);
-                    assert_converged(&s, &nb, &what);
                     assert_tour(&s, n, &what);
+                    settle(&mut s);
+                    assert_converged(&s, &nb, &what);
                 }
             }
+        }
+    }
+
+    fn edges(order: &[u32]) -> std::collections::BTreeSet<(u32, u32)> {
+        let n = order.len();
+        (0..n).map(|i| (order[i].min(order[(i + 1) % n]), order[i].max(order[(i + 1) % n]))).collect()
+    }
+
+    #[test]
+    fn a_kick_is_a_double_bridge_of_four_edges() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        for n in (3..8).chain((8..400).step_by(7)) {
+            let pts: Vec<[f64; 2]> = (0..n).map(|_| [rng.f64(), rng.f64()]).collect();
+            let m = DistMatrix::scalar(Metric::Euclidean, &pts);
+            let nb = Neighbors::from_matrix(&m, 10.min(n - 1));
+            let mut order: Vec<u32> = (0..n as u32).collect();
+            rng.shuffle(&mut order);
+            let mut s = Search::new(&m, &nb, order, None);
+            let before = edges(s.tour.order());
+            if n < 5 {
+                assert!(!s.kick(&mut rng), "n={n}: no kick on fewer than 5 nodes");
+                continue;
+            }
+            assert!(s.kick(&mut rng));
+            assert_tour(&s, n, &format!("n={n}, kicked"));
+            if n < 8 {
+                continue; // stretches of one node: the kick reverses three nodes
+            }
+            let after = edges(s.tour.order());
+            assert_eq!(before.difference(&after).count(), 4, "n={n}: edges removed");
+            assert_eq!(after.difference(&before).count(), 4, "n={n}: edges added");
         }
     }
 }

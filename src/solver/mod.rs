@@ -554,12 +554,13 @@ pub fn default_time_limit(n: usize) -> Duration {
 }
 
 /// Kicks without improvement after which a default-budget search stops.
-/// Grows with n² because larger instances need more rounds between
+/// Grows with n³ because larger instances need more rounds between
 /// improvements. Fitted on the searches of 8 seeds × 1000 random requests a
-/// size, replayed (BENCHMARKS.md): 25, 87, 175 and 287 stale kicks at 20,
-/// 30, 40 and 50 stops land on the best known tour in 99.3–99.5% of them.
+/// size, replayed (BENCHMARKS.md): 15, 38, 91, 178 and 1428 stale kicks at
+/// 20, 30, 40, 50 and 100 stops land on the best known tour in 99.3–99.5%
+/// of them.
 pub fn default_stall(n: usize) -> u64 {
-    ((n as u64 * n as u64).saturating_sub(200) / 8).max(25)
+    (n as u64).pow(3).div_ceil(700).max(15)
 }
 
 /// One kick in five may keep a tour longer than the current one, as long as
