@@ -247,10 +247,10 @@ pub const GPU_MIN_BATCH: usize = 4096;
 pub const GPU_DEFAULT_ROUNDS: u32 = 2000;
 
 /// Rounds without a better tour after which a default-budget GPU search
-/// stops: max(30, n²/10), the CPU's rule before its kicks stopped drawing
-/// Or-opt-sized stretches. The shader's kicks still draw them (stretches of
-/// 1 to 50 points), and its numbers in BENCHMARKS.md were measured with
-/// this rule.
+/// stops: max(30, n²/10), the CPU's rule before its kicks changed. The
+/// shader's kicks still swap two stretches of 1 to 50 points (the CPU's now
+/// are double bridges of three stretches from 4), and its numbers in
+/// BENCHMARKS.md were measured with this rule.
 pub fn gpu_default_stall(n: usize) -> u32 {
     (n as u64 * n as u64 / 10).clamp(30, u64::from(u32::MAX)) as u32
 }
