@@ -48,6 +48,8 @@ pub struct Search<'a, D: Dist> {
     logging: bool,
     /// Current tour length, kept up to date by every move.
     pub length: f64,
+    /// In a kick round: the length before the kick.
+    kicked_from: f64,
 }
 
 impl<'a, D: Dist> Search<'a, D> {
@@ -69,6 +71,7 @@ impl<'a, D: Dist> Search<'a, D> {
             log: Vec::new(),
             logging: false,
             length,
+            kicked_from: f64::NAN,
         }
     }
 
@@ -124,8 +127,7 @@ impl<'a, D: Dist> Search<'a, D> {
     /// Runs 3-opt and Or-opt from the queued nodes until none improves.
     pub fn optimize(&mut self) {
         if self.tour.len() < 5 {
-            self.queue.clear();
-            self.queued.fill(false);
+            self.drop_queue();
             return;
         }
         while let Some(a) = self.queue.pop_front() {
@@ -140,7 +142,24 @@ impl<'a, D: Dist> Search<'a, D> {
             if self.try_3opt(a) || (!self.logging && self.try_or_opt(a)) {
                 self.push_moves_from(mark);
                 self.push(a);
+                if self.logging && (self.length - self.kicked_from).abs() <= EPS {
+                    self.drop_queue();
+                    return;
+                }
             }
+        }
+    }
+
+    /// Forgets the queued nodes: on a tour too small to search, and in a
+    /// kick round whose search comes back to the length it started from.
+    /// That search has undone the kick: its tour is, but for an exact tie,
+    /// the one before the kick, a local optimum, and the nodes still queued
+    /// would be searched for nothing. Measured at 100 stops, 3000
+    /// kicks each: 71% of the rounds come back, and 13% of the 3-opt
+    /// searches happened after they had (BENCHMARKS.md).
+    fn drop_queue(&mut self) {
+        while let Some(c) = self.queue.pop_front() {
+            self.queued[c as usize] = false;
         }
     }
 
@@ -322,6 +341,7 @@ impl<'a, D: Dist> Search<'a, D> {
     /// longer than before by more than `slack`, else undo it exactly.
     pub fn kick_round(&mut self, rng: &mut fastrand::Rng, slack: f64) {
         let before = self.length;
+        self.kicked_from = before;
         self.log.clear();
         self.logging = true;
         if !self.kick(rng) {
@@ -431,6 +451,38 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A kick round that ends at the length it started from has come back to
+    /// the same tour (which is why its search may stop there), one that ends
+    /// longer without slack is undone exactly, and none leaves nodes queued.
+    #[test]
+    fn a_round_back_at_its_length_is_back_at_its_tour() {
+        let mut rng = fastrand::Rng::with_seed(31);
+        let (mut back, mut undone) = (0, 0);
+        for n in [12, 30, 60, 100] {
+            let pts: Vec<[f64; 2]> = (0..n).map(|_| [rng.f64() * 100.0, rng.f64() * 100.0]).collect();
+            let m = DistMatrix::scalar(Metric::Euclidean, &pts);
+            let nb = Neighbors::from_matrix(&m, 10.min(n - 1));
+            let mut s = Search::new(&m, &nb, (0..n as u32).collect(), None);
+            s.push_all();
+            s.optimize();
+            for _ in 0..300 {
+                let (tour, length) = (edges(s.tour.order()), s.length);
+                s.kick_round(&mut rng, 0.0);
+                assert!(s.queue.is_empty() && !s.queued.contains(&true), "n={n}: nodes left queued");
+                if s.log.is_empty() {
+                    undone += 1;
+                    assert_eq!(edges(s.tour.order()), tour, "n={n}: undone to another tour");
+                } else if (s.length - length).abs() <= EPS {
+                    back += 1;
+                    assert_eq!(edges(s.tour.order()), tour, "n={n}: same length, another tour");
+                } else {
+                    assert!(s.length < length, "n={n}: a longer tour kept without slack");
+                }
+            }
+        }
+        assert!(back > 100 && undone > 100, "{back} rounds came back, {undone} were undone");
     }
 
     fn edges(order: &[u32]) -> std::collections::BTreeSet<(u32, u32)> {
