@@ -48,8 +48,9 @@ pub struct Search<'a, D: Dist> {
     logging: bool,
     /// Current tour length, kept up to date by every move.
     pub length: f64,
-    /// In a kick round: the length before the kick.
+    /// In a kick round: the length before the kick and the edges it removed.
     kicked_from: f64,
+    kicked_out: [(u32, u32); 4],
 }
 
 impl<'a, D: Dist> Search<'a, D> {
@@ -72,6 +73,7 @@ impl<'a, D: Dist> Search<'a, D> {
             logging: false,
             length,
             kicked_from: f64::NAN,
+            kicked_out: [(u32::MAX, u32::MAX); 4],
         }
     }
 
@@ -142,7 +144,7 @@ impl<'a, D: Dist> Search<'a, D> {
             if self.try_3opt(a) || (!self.logging && self.try_or_opt(a)) {
                 self.push_moves_from(mark);
                 self.push(a);
-                if self.logging && (self.length - self.kicked_from).abs() <= EPS {
+                if self.logging && (self.length - self.kicked_from).abs() <= EPS && self.kick_undone() {
                     self.drop_queue();
                     return;
                 }
@@ -151,16 +153,23 @@ impl<'a, D: Dist> Search<'a, D> {
     }
 
     /// Forgets the queued nodes: on a tour too small to search, and in a
-    /// kick round whose search comes back to the length it started from.
-    /// That search has undone the kick: its tour is, but for an exact tie,
-    /// the one before the kick, a local optimum, and the nodes still queued
-    /// would be searched for nothing. Measured at 100 stops, 3000
-    /// kicks each: 71% of the rounds come back, and 13% of the 3-opt
-    /// searches happened after they had (BENCHMARKS.md).
+    /// kick round whose search has undone the kick (it is back at the length
+    /// it started from and the four edges the kick removed are back). Its
+    /// tour is then, but for an exact tie, the one before the kick, a local
+    /// optimum, and the nodes still queued would be searched for nothing.
+    /// Measured at 100 stops, 3000 kicks each: 71% of the rounds come back,
+    /// and 13% of the 3-opt searches happened after they had (BENCHMARKS.md).
+    /// The length alone is not enough where distances are integers (TSPLIB):
+    /// a round can pass through another tour of the same length.
     fn drop_queue(&mut self) {
         while let Some(c) = self.queue.pop_front() {
             self.queued[c as usize] = false;
         }
+    }
+
+    /// Whether the edges the round's kick removed are all in the tour again.
+    fn kick_undone(&self) -> bool {
+        self.kicked_out.iter().all(|&(x, y)| self.tour.next(x) == y || self.tour.prev(x) == y)
     }
 
     /// The best sequential 2-opt or 3-opt move (LK depth 3) that starts by
@@ -328,6 +337,7 @@ impl<'a, D: Dist> Search<'a, D> {
         if [(a, b1), (b2, c1), (c2, d1), (d2, e1)].iter().any(|&(x, y)| self.is_fixed(x, y)) {
             return false;
         }
+        self.kicked_out = [(a, b1), (b2, c1), (c2, d1), (d2, e1)];
         let mark = self.log.len();
         self.apply2(a, b1, d2, e1); // a D' C' B' e1 (each stretch reversed)
         self.apply2(a, d2, d1, c2); // a D C' B' e1
