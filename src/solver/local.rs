@@ -7,7 +7,8 @@
 //! one of its tour edges changes). A kick is a double bridge on three short
 //! stretches of the tour; only its endpoints are re-queued, and the result is
 //! kept when it is not longer (or, now and then, slightly longer: see
-//! `solver::improve`), else undone by replaying the move log.
+//! `solver::improve`), else undone by replaying the move log. Most rounds
+//! only undo their kick; the search of such a round stops as soon as it has.
 
 use super::tour::Tour;
 use super::{neighbors::Neighbors, Dist};
