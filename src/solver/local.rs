@@ -335,10 +335,11 @@ impl<'a, D: Dist> Search<'a, D> {
         let (l1, l2, l3) = (rng.usize(min..=max), rng.usize(min..=max), rng.usize(min..=max));
         let (a, b1, b2, c1, c2) = (at(0), at(1), at(l1), at(l1 + 1), at(l1 + l2));
         let (d1, d2, e1) = (at(l1 + l2 + 1), at(l1 + l2 + l3), at(l1 + l2 + l3 + 1));
-        if [(a, b1), (b2, c1), (c2, d1), (d2, e1)].iter().any(|&(x, y)| self.is_fixed(x, y)) {
+        let out = [(a, b1), (b2, c1), (c2, d1), (d2, e1)];
+        if out.iter().any(|&(x, y)| self.is_fixed(x, y)) {
             return false;
         }
-        self.kicked_out = [(a, b1), (b2, c1), (c2, d1), (d2, e1)];
+        self.kicked_out = out;
         let mark = self.log.len();
         self.apply2(a, b1, d2, e1); // a D' C' B' e1 (each stretch reversed)
         self.apply2(a, d2, d1, c2); // a D C' B' e1
