@@ -45,8 +45,9 @@ pub struct Search<'a, D: Dist> {
     queue: VecDeque<u32>,
     queued: Vec<bool>,
     log: Vec<[u32; 4]>,
-    /// In a kick round: moves are logged (to undo the round) and Or-opt is off.
-    logging: bool,
+    /// A kick round is running: its moves stay logged (to undo the round),
+    /// Or-opt is off, and its search stops once the kick is undone.
+    in_round: bool,
     /// Current tour length, kept up to date by every move.
     pub length: f64,
     /// In a kick round: the length before the kick and the edges it removed.
@@ -71,7 +72,7 @@ impl<'a, D: Dist> Search<'a, D> {
             queue: VecDeque::with_capacity(n),
             queued: vec![false; n],
             log: Vec::new(),
-            logging: false,
+            in_round: false,
             length,
             kicked_from: f64::NAN,
             kicked_out: [(u32::MAX, u32::MAX); 4],
@@ -135,17 +136,17 @@ impl<'a, D: Dist> Search<'a, D> {
         }
         while let Some(a) = self.queue.pop_front() {
             self.queued[a as usize] = false;
-            if !self.logging {
+            if !self.in_round {
                 self.log.clear();
             }
             let mark = self.log.len();
             // Or-opt in the descent from the start tour only: in kick rounds
             // it cost a quarter of the time and found nothing that 3-opt and
             // more kicks did not (BENCHMARKS.md).
-            if self.try_3opt(a) || (!self.logging && self.try_or_opt(a)) {
+            if self.try_3opt(a) || (!self.in_round && self.try_or_opt(a)) {
                 self.push_moves_from(mark);
                 self.push(a);
-                if self.logging && (self.length - self.kicked_from).abs() <= EPS && self.kick_undone() {
+                if self.in_round && (self.length - self.kicked_from).abs() <= EPS && self.kick_undone() {
                     self.drop_queue();
                     return;
                 }
@@ -355,13 +356,13 @@ impl<'a, D: Dist> Search<'a, D> {
         let before = self.length;
         self.kicked_from = before;
         self.log.clear();
-        self.logging = true;
+        self.in_round = true;
         if !self.kick(rng) {
-            self.logging = false;
+            self.in_round = false;
             return;
         }
         self.optimize();
-        self.logging = false;
+        self.in_round = false;
         if self.length > before + EPS + slack {
             self.undo_to(0);
             // Replaying exact inverse moves restores the exact tour; reset the
