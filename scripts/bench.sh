@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces the numbers in BENCHMARKS.md. Not part of the tests: it takes
 # about 15 minutes on 2 cores. Run it on a quiet machine.
-#   scripts/bench.sh [tsplib|requests|large|lambda_start|worker|kernels]...   (default: all)
+#   scripts/bench.sh [tsplib|requests|large|lambda_start|worker|kernels|peers]...
+# (default: all but peers, which installs two Python packages from PyPI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TSP=${TSPLIB_DIR:-../shared/tsplib}
@@ -49,6 +50,23 @@ print(f"{n:>4} stops: {rate:9.0f} requests/s ({count} requests), proved optimal 
       f"at best known {100 * sum(hits) / len(gaps):.2f}% (default seed {hits[0]}/{len(runs[0])}, "
       f"seeds 1-4 {'/'.join(map(str, hits[1:]))}), mean gap {sum(gaps)/len(gaps):.4f}%, worst {max(gaps):.3f}%")
 PY
+  done
+  rm -rf "$w"
+}
+
+# Two published solvers (LKH, fast_tsp) beside route-optim on the first 1000
+# requests of `requests` at 50 and 100 stops, one request at a time on one
+# core; best known as in `requests` (scripts/peers.py).
+peers() {
+  local w; w=$(mktemp -d)
+  python3 -m venv "$w/venv" && "$w/venv/bin/pip" install --quiet elkai==2.0.1 fast-tsp==0.2.2
+  for spec in 50:0.2 100:0.5; do
+    IFS=: read -r n long <<<"$spec"
+    $B gen --n "$n" --count 1000 --seed "$n" > "$w/q.ndjson"
+    $B solve "$w/q.ndjson" --time-limit "$long" > "$w/l.ndjson"
+    for s in 1 2 3 4; do $B solve "$w/q.ndjson" --seed "$s" > "$w/s$s.ndjson"; done
+    local t0 t1; t0=$(date +%s.%N); RAYON_NUM_THREADS=1 $B solve "$w/q.ndjson" > "$w/o.ndjson"; t1=$(date +%s.%N)
+    "$w/venv/bin/python" scripts/peers.py "$w/q.ndjson" "$w/o.ndjson" "$(python3 -c "print($t1 - $t0)")" "$w/l.ndjson" "$w"/s?.ndjson
   done
   rm -rf "$w"
 }
