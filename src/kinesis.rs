@@ -7,7 +7,9 @@
 //! exponential backoff with full jitter, a capped number of times. Errors
 //! that retrying cannot fix (no such stream, access denied) end at once.
 
-use crate::output::{ErrorBody, ErrorRecord, Output};
+use crate::batch::Record;
+use crate::output::{ErrorBody, ErrorRecord, Output, Source};
+use crate::request;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sdk_kinesis::Client;
@@ -18,6 +20,23 @@ pub const MAX_RECORDS_PER_CALL: usize = 500;
 pub const MAX_BYTES_PER_CALL: usize = 5 << 20;
 /// One record's data plus partition key.
 pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// Namespace of the deterministic output UUIDs (UUID v5 of "ARN/sequence").
+const UUID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6f1d_3c2e_8a47_4b9e_9c55_2d0e_7b1a_f4c3);
+
+/// The output UUID of a record: the same for every redelivery.
+pub fn output_uuid(event_source_arn: &str, sequence_number: &str) -> String {
+    uuid::Uuid::new_v5(&UUID_NAMESPACE, format!("{event_source_arn}/{sequence_number}").as_bytes()).to_string()
+}
+
+/// A record read from a stream, decoded, with its output's identity.
+pub fn record(data: &[u8], stream_arn: &str, shard_id: String, sequence_number: String) -> Record {
+    Record {
+        parsed: request::parse(data),
+        uuid: output_uuid(stream_arn, &sequence_number),
+        source: Some(Source { shard_id, sequence_number }),
+    }
+}
 
 /// One record to write.
 #[derive(Clone, Debug)]
@@ -39,8 +58,6 @@ pub struct WriteReport {
     pub written: Vec<bool>,
     /// Entries sent again after a failure.
     pub retried: usize,
-    /// PutRecords calls made.
-    pub calls: usize,
     /// The last error that stopped writing early, if any.
     pub fatal: Option<String>,
 }
@@ -102,7 +119,6 @@ impl Writer {
             }
             let mut failed = Vec::new();
             for chunk in chunks(records, &pending) {
-                report.calls += 1;
                 let entries = chunk
                     .iter()
                     .map(|&i| {
@@ -205,6 +221,15 @@ mod tests {
     use super::*;
     use crate::output::{ErrorBody, ErrorRecord};
 
+    #[test]
+    fn output_uuids_are_deterministic_and_distinct() {
+        let a = output_uuid("arn:aws:kinesis:us-east-1:000000000000:stream/requests", "4960");
+        assert_eq!(a, output_uuid("arn:aws:kinesis:us-east-1:000000000000:stream/requests", "4960"));
+        assert_ne!(a, output_uuid("arn:aws:kinesis:us-east-1:000000000000:stream/requests", "4961"));
+        assert_ne!(a, output_uuid("arn:aws:kinesis:us-east-1:000000000000:stream/other", "4960"));
+        assert_eq!(uuid::Uuid::parse_str(&a).unwrap().get_version_num(), 5);
+    }
+
     fn rec(bytes: usize) -> Outgoing {
         Outgoing { partition_key: "k".repeat(36), data: vec![b'x'; bytes] }
     }
@@ -231,8 +256,44 @@ mod tests {
         }
     }
 
+    /// A record read from a stream, answered and encoded as the Lambda and
+    /// the worker do: the prediction keeps its source and drops its timing
+    /// (so a replay writes the same bytes); one over the record limit
+    /// becomes a `too_large` error record with the same identity.
     #[test]
-    fn huge_predictions_become_error_records() {
+    fn predictions_are_encoded_for_the_stream() {
+        use crate::solver::{Backend, Budget, Engine};
+        let (engine, budget) = (Engine::new(Backend::Simd), Budget { kicks: Some(0), ..Budget::default() });
+        let arn = "arn:aws:kinesis:us-east-1:000000000000:stream/requests";
+        let answer = |body: String| {
+            let r = record(body.as_bytes(), arn, "shardId-000000000001".into(), "77".into());
+            encode(crate::batch::answer(&engine, &budget, vec![r]).remove(0))
+        };
+        let request = |first: &str| {
+            format!(
+                r#"{{"id": "r", "locations": ["{first}", "B", "C"], "coordinates": [[40, -90], [41, -90], [40, -91]]}}"#
+            )
+        };
+        let small = answer(request("A"));
+        assert_eq!(small.partition_key, output_uuid(arn, "77"));
+        let v: serde_json::Value = serde_json::from_slice(&small.data).unwrap();
+        assert_eq!(v["UUID"], output_uuid(arn, "77"));
+        assert_eq!((v["route"][0].as_str(), v["route"][3].as_str()), (Some("A"), Some("A")));
+        assert_eq!(v["source"], serde_json::json!({"shard_id": "shardId-000000000001", "sequence_number": "77"}));
+        assert!(v["solver"]["backend"].is_string() && v["solver"].get("ms").is_none(), "{}", v["solver"]);
+
+        // The first name appears twice in a round trip's route.
+        let big = answer(request(&"x".repeat(MAX_RECORD_BYTES / 2)));
+        assert!(big.data.len() < 1000, "{}", big.data.len());
+        assert_eq!(big.partition_key, output_uuid(arn, "77"));
+        let v: serde_json::Value = serde_json::from_slice(&big.data).unwrap();
+        assert_eq!(v["error"]["code"], "too_large");
+        assert_eq!((&v["UUID"], &v["id"]), (&serde_json::json!(output_uuid(arn, "77")), &serde_json::json!("r")));
+        assert_eq!(v["source"]["sequence_number"], "77");
+    }
+
+    #[test]
+    fn huge_error_records_become_too_large_records() {
         let big = Output::Error(ErrorRecord {
             uuid: "u".into(),
             id: None,

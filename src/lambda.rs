@@ -8,9 +8,8 @@
 //! Invalid input is answered, never reported as a failure.
 
 use crate::batch::{self, Record};
-use crate::kinesis::{encode, Outgoing, Writer};
-use crate::output::{Output, Source};
-use crate::request;
+use crate::kinesis::{self, encode, Outgoing, Writer};
+use crate::output::Output;
 use crate::solver::{Budget, Engine};
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::{KinesisBatchItemFailure, KinesisEventResponse};
@@ -23,14 +22,6 @@ pub struct State {
     pub writer: Writer,
     /// For the metrics' dimension.
     pub function_name: String,
-}
-
-/// Namespace of the deterministic output UUIDs (UUID v5 of "ARN/sequence").
-const UUID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6f1d_3c2e_8a47_4b9e_9c55_2d0e_7b1a_f4c3);
-
-/// The output UUID of a record: the same for every redelivery.
-pub fn output_uuid(event_source_arn: &str, sequence_number: &str) -> String {
-    uuid::Uuid::new_v5(&UUID_NAMESPACE, format!("{event_source_arn}/{sequence_number}").as_bytes()).to_string()
 }
 
 /// Time kept back from the search for encoding and writing the outputs.
@@ -59,12 +50,7 @@ pub fn answer(event: KinesisEvent, engine: &Engine, budget: &Budget) -> (Vec<Out
             let arn = r.event_source_arn.unwrap_or_default();
             // eventID is "shardId-000000000000:<sequence number>".
             let shard_id = r.event_id.as_deref().and_then(|id| id.split_once(':')).map(|(s, _)| s.to_string());
-            let seq = r.kinesis.sequence_number;
-            Record {
-                parsed: request::parse(&r.kinesis.data.0),
-                uuid: output_uuid(&arn, &seq),
-                source: Some(Source { shard_id: shard_id.unwrap_or_default(), sequence_number: seq }),
-            }
+            kinesis::record(&r.kinesis.data.0, &arn, shard_id.unwrap_or_default(), r.kinesis.sequence_number)
         })
         .collect();
     let outputs = batch::answer(engine, budget, records);
@@ -78,8 +64,17 @@ pub async fn handle(event: KinesisEvent, deadline: SystemTime, state: &State) ->
     let budget = Budget { deadline: Some(t0 + remaining - write_margin(remaining)), ..Budget::default() };
     let sequence: Vec<String> = event.records.iter().map(|r| r.kinesis.sequence_number.clone()).collect();
     let engine = state.engine.clone();
-    let (outgoing, error_records) =
-        tokio::task::spawn_blocking(move || answer(event, &engine, &budget)).await.expect("the solver does not panic");
+    let (outgoing, error_records) = match tokio::task::spawn_blocking(move || answer(event, &engine, &budget)).await {
+        Ok(answered) => answered,
+        Err(e) => {
+            // The solver's panics are caught record by record (`batch::answer`);
+            // one here is a bug in decoding or encoding. Lambda sends the batch
+            // again from its first record.
+            tracing::error!(error = %e, "the batch could not be answered");
+            let metrics = Metrics { records: sequence.len(), failed: sequence.len(), ..Metrics::default() };
+            return (failure_at(sequence.first()), metrics);
+        }
+    };
     let solve_ms = t0.elapsed().as_secs_f64() * 1e3;
 
     let t1 = Instant::now();
@@ -97,13 +92,19 @@ pub async fn handle(event: KinesisEvent, deadline: SystemTime, state: &State) ->
     if let Some(fatal) = &report.fatal {
         tracing::error!(stream = %state.writer.stream(), error = %fatal, "cannot write predictions");
     }
+    (failure_at(report.first_failed().map(|i| &sequence[i])), metrics)
+}
+
+/// The response that makes Lambda resume at `sequence_number` (none: the
+/// whole batch is done).
+fn failure_at(sequence_number: Option<&String>) -> KinesisEventResponse {
     let mut response = KinesisEventResponse::default();
-    if let Some(first) = report.first_failed() {
+    if let Some(seq) = sequence_number {
         let mut failure = KinesisBatchItemFailure::default();
-        failure.item_identifier = Some(sequence[first].clone());
+        failure.item_identifier = Some(seq.clone());
         response.batch_item_failures.push(failure);
     }
-    (response, metrics)
+    response
 }
 
 /// One CloudWatch Embedded Metric Format line (printed to stdout, where
@@ -140,15 +141,6 @@ pub fn emf_line(function_name: &str, m: &Metrics) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn output_uuids_are_deterministic_and_distinct() {
-        let a = output_uuid("arn:aws:kinesis:us-east-1:000000000000:stream/requests", "4960");
-        assert_eq!(a, output_uuid("arn:aws:kinesis:us-east-1:000000000000:stream/requests", "4960"));
-        assert_ne!(a, output_uuid("arn:aws:kinesis:us-east-1:000000000000:stream/requests", "4961"));
-        assert_ne!(a, output_uuid("arn:aws:kinesis:us-east-1:000000000000:stream/other", "4960"));
-        assert_eq!(uuid::Uuid::parse_str(&a).unwrap().get_version_num(), 5);
-    }
 
     #[test]
     fn write_margin_is_bounded() {

@@ -1,6 +1,8 @@
 //! TSPLIB `.tsp` files with node coordinates (EUC_2D, CEIL_2D, ATT, GEO).
 
 use crate::metric::{Metric, Tsplib};
+use crate::request::MAX_PLANAR;
+use std::collections::HashMap;
 use std::fmt;
 
 /// A parsed instance: points in file order and the file's metric.
@@ -22,6 +24,14 @@ impl fmt::Display for TsplibError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "line {}: {}", self.line, self.reason)
     }
+}
+
+/// The optima of a `solutions` file: `NAME : length` lines (others skipped).
+pub fn parse_solutions(text: &str) -> HashMap<String, f64> {
+    text.lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter_map(|(k, v)| Some((k.trim().to_string(), v.trim().parse().ok()?)))
+        .collect()
 }
 
 pub fn parse(text: &str) -> Result<Instance, TsplibError> {
@@ -82,14 +92,19 @@ pub fn parse(text: &str) -> Result<Instance, TsplibError> {
         };
         let id: usize = id.parse().map_err(|_| err(no, format!("node id {id:?} is not a number")))?;
         let num = |s: &str| s.parse::<f64>().ok().filter(|v| v.is_finite());
-        let (Some(x), Some(y)) = (num(x), num(y)) else {
+        let (Some(xv), Some(yv)) = (num(x), num(y)) else {
             return Err(err(no, format!("coordinates {x:?} {y:?} are not finite numbers")));
         };
+        // GEO reads degrees and minutes through trigonometry: any finite
+        // value gives a finite distance. The planar metrics do not.
+        if metric != Tsplib::Geo && (xv.abs() > MAX_PLANAR || yv.abs() > MAX_PLANAR) {
+            return Err(err(no, format!("coordinates {x} {y} are outside ±{MAX_PLANAR:e}, the planar range")));
+        }
         let slot = id
             .checked_sub(1)
             .and_then(|i| points.get_mut(i))
             .ok_or_else(|| err(no, format!("node id {id} is outside 1..={dim}")))?;
-        *slot = Some([x, y]);
+        *slot = Some([xv, yv]);
     }
     let points = points
         .into_iter()
@@ -102,6 +117,13 @@ pub fn parse(text: &str) -> Result<Instance, TsplibError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn solutions_are_name_and_length() {
+        let s = parse_solutions("a280 : 2579\nberlin52: 7542 \n# comment\nbad : x\n");
+        assert_eq!(s.len(), 2);
+        assert_eq!((s["a280"], s["berlin52"]), (2579.0, 7542.0));
+    }
 
     #[test]
     fn parses_header_and_nodes() {
@@ -124,5 +146,10 @@ mod tests {
         assert_eq!(e.reason, "node 2 has no coordinates");
         let e = parse("DIMENSION: 2\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n3 0 0\n").unwrap_err();
         assert_eq!(e.reason, "node id 3 is outside 1..=2");
+        let e = parse("DIMENSION: 2\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 1e200 0\n").unwrap_err();
+        assert_eq!(e.to_string(), "line 5: coordinates 1e200 0 are outside ±1e9, the planar range");
+        // GEO's degrees-and-minutes values stay finite through its trigonometry.
+        let geo = parse("DIMENSION: 2\nEDGE_WEIGHT_TYPE: GEO\nNODE_COORD_SECTION\n1 0 0\n2 1e200 0\n").unwrap();
+        assert_eq!(geo.points[1], [1e200, 0.0]);
     }
 }

@@ -11,11 +11,8 @@
 //! the records after the checkpoint, with the same UUIDs and bytes.
 
 use crate::batch::{self, Record};
-use crate::kinesis::{encode, Writer};
-use crate::lambda::output_uuid;
-use crate::output::Source;
-use crate::request;
-use crate::solver::{Budget, Engine};
+use crate::kinesis::{self, encode, Writer};
+use crate::solver::{Budget, Engine, GPU_MIN_BATCH};
 use aws_sdk_kinesis::types::{Shard, ShardIteratorType};
 use aws_sdk_kinesis::Client;
 use serde::{Deserialize, Serialize};
@@ -140,7 +137,16 @@ pub async fn run(
     };
     let mut shards = list_shards(&client, &config.request_stream).await?;
     readers.spawn_ready(&checkpoint, &shards);
-    tracing::info!(backend = engine.backend().name(), stream = %config.request_stream, shards = shards.len(), "worker started");
+    // Probed now rather than at the first large batch, so that the startup
+    // line says whether this host's GPU will be used.
+    let gpu = engine.gpu_for(GPU_MIN_BATCH).map(|g| g.adapter_info().name.clone());
+    tracing::info!(
+        backend = engine.backend().name(),
+        gpu = gpu.as_deref().unwrap_or("none"),
+        stream = %config.request_stream,
+        shards = shards.len(),
+        "worker started"
+    );
 
     let mut batch: Vec<(String, aws_sdk_kinesis::types::Record)> = Vec::new();
     let mut ends: Vec<String> = Vec::new();
@@ -222,11 +228,7 @@ async fn write_batch(
         .map(|(shard, r)| {
             let seq = r.sequence_number().to_string();
             latest.insert(shard.clone(), seq.clone());
-            Record {
-                parsed: request::parse(r.data().as_ref()),
-                uuid: output_uuid(arn, &seq),
-                source: Some(Source { shard_id: shard, sequence_number: seq }),
-            }
+            kinesis::record(r.data().as_ref(), arn, shard, seq)
         })
         .collect();
     let (engine, budget) = (engine.clone(), budget.clone());

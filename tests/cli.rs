@@ -324,11 +324,7 @@ fn geojson_is_a_feature_collection_of_lon_lat() {
 /// `NAME : optimum` from ../shared/tsplib/solutions.
 fn known_optimum(name: &str) -> i64 {
     let text = std::fs::read_to_string(format!("{TSPLIB_DIR}solutions")).unwrap();
-    text.lines()
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim() == name)
-        .map(|(_, v)| v.trim().parse().unwrap())
-        .unwrap()
+    route_optim::tsplib::parse_solutions(&text)[name] as i64
 }
 
 #[test]

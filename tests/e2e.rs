@@ -11,8 +11,9 @@
 mod support;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
+use route_optim::kinesis::output_uuid;
 use route_optim::kinesis::Writer;
-use route_optim::lambda::{handle, output_uuid, State};
+use route_optim::lambda::{handle, State};
 use route_optim::solver::{Backend, Engine};
 use serde_json::{json, Value};
 use std::process::Command;

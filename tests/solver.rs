@@ -336,11 +336,7 @@ fn identical_points_have_length_zero() {
 /// `NAME : optimum` lines of ../shared/tsplib/solutions.
 fn known_optimum(name: &str) -> f64 {
     let text = std::fs::read_to_string(format!("{TSPLIB_DIR}solutions")).expect("reading the solutions file");
-    text.lines()
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim() == name)
-        .map(|(_, v)| v.trim().parse::<f64>().expect("an integer optimum"))
-        .unwrap_or_else(|| panic!("{name} is not in the solutions file"))
+    *tsplib::parse_solutions(&text).get(name).unwrap_or_else(|| panic!("{name} is not in the solutions file"))
 }
 
 #[test]
@@ -537,8 +533,13 @@ fn large_open_path_without_a_matrix() {
     let p = problem(pts, Metric::Haversine, false, 10, Some(20));
     let s = engine().solve(&p, &kicks(1000, 2));
     check(&p, &s);
-    let identity: Vec<usize> = (0..n).collect();
-    assert!(s.length < length_of(&p, &identity));
+    // Beardwood–Halton–Hammersley on the area of `random_points`' box
+    // (lat 40–45, lon −90 to −83): a round trip of n random points is about
+    // 0.7124·√(n·A), an open path one edge shorter.
+    let r = route_optim::metric::EARTH_RADIUS_KM;
+    let area = r * r * 7f64.to_radians() * (45f64.to_radians().sin() - 40f64.to_radians().sin());
+    let bhh = 0.7124 * (n as f64 * area).sqrt();
+    assert!(s.length < 1.1 * bhh, "{} vs 1.1 × BHH {bhh}", s.length);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 mod support;
 
-use route_optim::lambda::output_uuid;
+use route_optim::kinesis::output_uuid;
 use route_optim::worker::Checkpoint;
 use serde_json::Value;
 use std::collections::HashMap;

@@ -6,7 +6,6 @@ use anyhow::Context;
 use route_optim::metric::Metric;
 use route_optim::solver::{Backend, Budget, Engine, Problem};
 use route_optim::tsplib;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -123,11 +122,7 @@ fn tsplib_suite(a: TsplibArgs) -> anyhow::Result<()> {
     let engine = super::engine(a.backend.as_deref())?;
     let sol_path = a.dir.join("solutions");
     let text = std::fs::read_to_string(&sol_path).with_context(|| format!("cannot read {}", sol_path.display()))?;
-    let optima: HashMap<String, f64> = text
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .filter_map(|(k, v)| Some((k.trim().to_string(), v.trim().parse().ok()?)))
-        .collect();
+    let optima = tsplib::parse_solutions(&text);
     let mut instances = Vec::new();
     for (name, opt) in &optima {
         if !a.only.is_empty() && !a.only.contains(name) {

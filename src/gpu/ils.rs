@@ -4,7 +4,7 @@
 //! for haversine, the plane points for euclidean) before the cast to f32, so
 //! a city-sized instance keeps millimetre precision on the GPU.
 
-use super::{bind, module, pipeline, upload, Gpu, GpuError};
+use super::{bind, module, pipeline, upload, Gpu, GpuError, EPS_REL, GRID_X};
 use crate::metric::{Metric, EARTH_RADIUS_KM};
 use crate::solver::neighbors::Neighbors;
 use bytemuck::{Pod, Zeroable};
@@ -16,14 +16,9 @@ use std::time::{Duration, Instant};
 pub const GPU_MAX_N: usize = 256;
 /// Smallest instance the kick and Or-opt moves are written for.
 const MIN_N: usize = 8;
-/// A move is applied only when its f32 gain exceeds this fraction of the
-/// edges it removes.
-const EPS_REL: f32 = 1e-6;
 /// Instances per dispatch: bounds the buffers (and lavapipe's 128 MiB
 /// bindings) whatever the batch size.
 const CHUNK: usize = 4096;
-/// Workgroups per grid row; larger batches use a second dimension.
-const GRID_X: usize = 65535;
 const NONE: u32 = u32::MAX;
 
 #[repr(C)]
@@ -251,10 +246,7 @@ impl Gpu {
                 let n = v.len() as f64;
                 let c = v.iter().fold([0.0; 3], |s, p| [s[0] + p[0] / n, s[1] + p[1] / n, s[2] + p[2] / n]);
                 let pts = v.iter().map(|p| [(p[0] - c[0]) as f32, (p[1] - c[1]) as f32, (p[2] - c[2]) as f32, 0.0]);
-                let nb = (0..v.len() as u32).flat_map(|i| {
-                    let list = inst.neighbors.of(i);
-                    (0..k).map(move |j| list[j.min(list.len() - 1)])
-                });
+                let nb = (0..v.len() as u32).flat_map(|i| inst.neighbors.padded(i, k));
                 (pts.collect(), nb.collect())
             })
             .collect();
@@ -307,8 +299,8 @@ impl Gpu {
                 let mut pass = encoder.begin_compute_pass(&Default::default());
                 pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, &group, &[]);
-                let x = table.len().min(GRID_X);
-                pass.dispatch_workgroups(x as u32, table.len().div_ceil(GRID_X) as u32, 1);
+                let x = table.len().min(GRID_X as usize);
+                pass.dispatch_workgroups(x as u32, table.len().div_ceil(GRID_X as usize) as u32, 1);
             }
             self.queue.submit([encoder.finish()]);
             let outcomes = self.read(&up.outcomes, 0, (table.len() * size_of::<Outcome>()) as u64, by)?;

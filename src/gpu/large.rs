@@ -8,7 +8,7 @@
 //! the host, by checked moves: whatever the GPU does, it stays a permutation
 //! and never gets longer, and a failure mid-descent leaves a usable tour.
 
-use super::{bind, module, pipeline, upload, vec4s, Gpu, GpuError};
+use super::{bind, module, pipeline, upload, vec4s, Gpu, GpuError, EPS_REL, GRID_X};
 use crate::matrix::split;
 use crate::metric::Metric;
 use crate::solver::{neighbors::Neighbors, Dist};
@@ -16,13 +16,9 @@ use bytemuck::{Pod, Zeroable};
 use rayon::prelude::*;
 use std::time::{Duration, Instant};
 
-/// The GPU proposes a move only when its f32 gain exceeds this fraction of
-/// the edges it removes (rounding noise otherwise).
-const EPS_REL: f32 = 1e-6;
 /// The host applies a move only when its f64 gain exceeds this.
 const EPS: f64 = 1e-7;
 const WG: u32 = 256;
-const GRID_X: u32 = 65535;
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
@@ -162,13 +158,7 @@ impl Gpu {
             )));
         }
         let (_, hi, lo) = split(metric, points);
-        let lists: Vec<u32> = (0..n as u32)
-            .into_par_iter()
-            .flat_map_iter(|i| {
-                let list = neighbors.of(i);
-                (0..k).map(move |q| list[q.min(list.len() - 1)])
-            })
-            .collect();
+        let lists: Vec<u32> = (0..n as u32).into_par_iter().flat_map_iter(|i| neighbors.padded(i, k)).collect();
         let groups = (n as u32).div_ceil(WG);
         let grid = (groups.min(GRID_X), groups.div_ceil(GRID_X));
         let params = Params { n: n as u32, k: k as u32, eps_rel: EPS_REL, width: grid.0 * WG };

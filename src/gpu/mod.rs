@@ -15,6 +15,12 @@ mod large;
 mod matrix;
 
 pub use ils::{SmallInstance, SmallTour, GPU_MAX_N};
+
+/// The shaders propose a move only when its f32 gain exceeds this fraction
+/// of the edges it removes (rounding noise otherwise).
+const EPS_REL: f32 = 1e-6;
+/// Workgroups per grid row (wgpu's default limit); more use a second row.
+const GRID_X: u32 = 65535;
 pub use large::{Descent, Proposal, Until};
 pub use matrix::DeviceMatrix;
 
@@ -153,10 +159,6 @@ impl Gpu {
 
     pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
         &self.info
-    }
-
-    pub fn limits(&self) -> &wgpu::Limits {
-        &self.limits
     }
 
     /// Runs `f` with validation and out-of-memory errors captured: any

@@ -58,6 +58,14 @@ impl Neighbors {
         &self.list[self.offs[i as usize] as usize..self.offs[i as usize + 1] as usize]
     }
 
+    /// Node `i`'s list padded to `k` entries by repeating its last one: the
+    /// fixed-width rows the GPU kernels read (nothing for an empty list).
+    pub fn padded(&self, i: u32, k: usize) -> impl Iterator<Item = u32> + '_ {
+        let list = self.of(i);
+        let k = if list.is_empty() { 0 } else { k };
+        (0..k).map(move |j| list[j.min(list.len() - 1)])
+    }
+
     fn from_rows(rows: Vec<Vec<u32>>) -> Neighbors {
         let mut offs = Vec::with_capacity(rows.len() + 1);
         offs.push(0);
