@@ -102,6 +102,12 @@ pub async fn run(
     client: Client,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    // Probed now rather than at the first large batch, so that the startup
+    // line says whether this host's GPU will be used (off the runtime's
+    // threads: opening a device blocks).
+    let probe = engine.clone();
+    let gpu = tokio::task::spawn_blocking(move || probe.gpu_for(GPU_MIN_BATCH).map(|g| g.adapter_info().name.clone()))
+        .await?;
     let summary = client.describe_stream_summary().stream_name(&config.request_stream).send().await?;
     // The ARN names every output (UUID v5): without it they would not match the Lambda's.
     let arn = summary.stream_description_summary().map(|s| s.stream_arn().to_string()).unwrap_or_default();
@@ -137,9 +143,6 @@ pub async fn run(
     };
     let mut shards = list_shards(&client, &config.request_stream).await?;
     readers.spawn_ready(&checkpoint, &shards);
-    // Probed now rather than at the first large batch, so that the startup
-    // line says whether this host's GPU will be used.
-    let gpu = engine.gpu_for(GPU_MIN_BATCH).map(|g| g.adapter_info().name.clone());
     tracing::info!(
         backend = engine.backend().name(),
         gpu = gpu.as_deref().unwrap_or("none"),
