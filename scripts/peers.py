@@ -56,10 +56,10 @@ def fast_tsp_tour(dist, budget_s):
 
 
 def main():
-    requests, ours, ours_seconds, *references = sys.argv[1:]
+    requests, ours_path, ours_seconds, *references = sys.argv[1:]
     reqs = [json.loads(line) for line in open(requests)]
     best = {r["id"]: math.inf for r in reqs}
-    ours = [json.loads(line) for line in open(ours)]
+    ours = [json.loads(line) for line in open(ours_path)]
     for path in references:
         for d in map(json.loads, open(path)):
             best[d["id"]] = min(best[d["id"]], d["distance_km"])

@@ -15,18 +15,18 @@ mod large;
 mod matrix;
 
 pub use ils::{SmallInstance, SmallTour, GPU_MAX_N};
-
-/// The shaders propose a move only when its f32 gain exceeds this fraction
-/// of the edges it removes (rounding noise otherwise).
-const EPS_REL: f32 = 1e-6;
-/// Workgroups per grid row (wgpu's default limit); more use a second row.
-const GRID_X: u32 = 65535;
 pub use large::{Descent, Proposal, Until};
 pub use matrix::DeviceMatrix;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+
+/// The shaders propose a move only when its f32 gain exceeds this fraction
+/// of the edges it removes (rounding noise otherwise).
+const EPS_REL: f32 = 1e-6;
+/// Workgroups per grid row (wgpu's default limit); more use a second row.
+const GRID_X: u32 = 65535;
 
 /// Longest wait for one submission before the GPU counts as failed, when
 /// the work has no deadline.
