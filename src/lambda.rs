@@ -72,7 +72,7 @@ pub async fn handle(event: KinesisEvent, deadline: SystemTime, state: &State) ->
             // again from its first record.
             tracing::error!(error = %e, "the batch could not be answered");
             let metrics = Metrics { records: sequence.len(), failed: sequence.len(), ..Metrics::default() };
-            return (failure_at(sequence.first()), metrics);
+            return (failure_at(sequence.first().map(String::as_str)), metrics);
         }
     };
     let solve_ms = t0.elapsed().as_secs_f64() * 1e3;
@@ -92,16 +92,16 @@ pub async fn handle(event: KinesisEvent, deadline: SystemTime, state: &State) ->
     if let Some(fatal) = &report.fatal {
         tracing::error!(stream = %state.writer.stream(), error = %fatal, "cannot write predictions");
     }
-    (failure_at(report.first_failed().map(|i| &sequence[i])), metrics)
+    (failure_at(report.first_failed().map(|i| sequence[i].as_str())), metrics)
 }
 
 /// The response that makes Lambda resume at `sequence_number` (none: the
 /// whole batch is done).
-fn failure_at(sequence_number: Option<&String>) -> KinesisEventResponse {
+fn failure_at(sequence_number: Option<&str>) -> KinesisEventResponse {
     let mut response = KinesisEventResponse::default();
     if let Some(seq) = sequence_number {
         let mut failure = KinesisBatchItemFailure::default();
-        failure.item_identifier = Some(seq.clone());
+        failure.item_identifier = Some(seq.to_string());
         response.batch_item_failures.push(failure);
     }
     response
