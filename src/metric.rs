@@ -179,13 +179,19 @@ pub fn geodesic_km(a: [f64; 2], b: [f64; 2]) -> f64 {
     s12 / 1000.0
 }
 
-/// Length of a closed (`round_trip`) or open tour through `order`, and its legs.
+/// The legs of a closed (`round_trip`) or open tour through `order`.
 pub fn tour_legs(metric: Metric, points: &[[f64; 2]], order: &[usize], round_trip: bool) -> Vec<f64> {
     let mut legs: Vec<f64> = order.windows(2).map(|w| metric.dist(points[w[0]], points[w[1]])).collect();
     if round_trip && !order.is_empty() {
         legs.push(metric.dist(points[order[order.len() - 1]], points[order[0]]));
     }
     legs
+}
+
+/// The length of a tour from its legs. Rust's float `sum` of nothing is
+/// -0.0, which a one-point path would print as `"distance_km": -0.0`.
+pub fn legs_total(legs: &[f64]) -> f64 {
+    0.0 + legs.iter().sum::<f64>()
 }
 
 #[cfg(test)]

@@ -56,6 +56,7 @@ fn check(p: &Problem, s: &Solution) {
     let want_legs = if p.round_trip { n } else { n.saturating_sub(1) };
     assert_eq!(s.legs.len(), want_legs, "{ctx}: legs");
     let sum: f64 = s.legs.iter().sum();
+    assert!(s.length.is_sign_positive(), "{ctx}: length {} is negative", s.length);
     assert!(close(s.length, sum, 1e-9), "{ctx}: length {} != sum of legs {sum}", s.length);
     let recomputed = length_of(p, &s.order);
     assert!(close(s.length, recomputed, 1e-9), "{ctx}: length {} != recomputed {recomputed}", s.length);

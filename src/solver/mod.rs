@@ -26,7 +26,7 @@ mod tour;
 
 use crate::gpu::{self, Gpu, SmallInstance, Until, GPU_MAX_N};
 use crate::matrix::{simd_backend_name, DistMatrix};
-use crate::metric::{chord_km, tour_legs, Metric};
+use crate::metric::{chord_km, legs_total, tour_legs, Metric};
 use neighbors::Neighbors;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -401,7 +401,7 @@ impl Engine {
         };
         let legs = tour_legs(p.metric, &p.points, &found.order, p.round_trip);
         Solution {
-            length: legs.iter().sum(),
+            length: legs_total(&legs),
             legs,
             order: found.order,
             optimal: found.optimal,
@@ -531,7 +531,7 @@ fn solve_on_gpu(
             let order = from_start(&t.tour, p.start);
             let legs = tour_legs(p.metric, &p.points, &order, true);
             Solution {
-                length: legs.iter().sum(),
+                length: legs_total(&legs),
                 legs,
                 order,
                 optimal: false,
