@@ -104,7 +104,9 @@ pub fn parse(text: &str) -> Result<Instance, TsplibError> {
             .checked_sub(1)
             .and_then(|i| points.get_mut(i))
             .ok_or_else(|| err(no, format!("node id {id} is outside 1..={dim}")))?;
-        *slot = Some([xv, yv]);
+        if slot.replace([xv, yv]).is_some() {
+            return Err(err(no, format!("node {id} is given twice")));
+        }
     }
     let points = points
         .into_iter()
@@ -144,6 +146,8 @@ mod tests {
         assert_eq!(e.line, 5);
         let e = parse("DIMENSION: 2\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 0 0\n").unwrap_err();
         assert_eq!(e.reason, "node 2 has no coordinates");
+        let e = parse("DIMENSION: 2\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 0 0\n1 1 1\n").unwrap_err();
+        assert_eq!(e.to_string(), "line 5: node 1 is given twice");
         let e = parse("DIMENSION: 2\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n3 0 0\n").unwrap_err();
         assert_eq!(e.reason, "node id 3 is outside 1..=2");
         let e = parse("DIMENSION: 2\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 1e200 0\n").unwrap_err();
