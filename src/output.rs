@@ -79,11 +79,17 @@ impl Prediction {
         })
     }
 
+    /// How many stops the route visits: `order` without a round trip's
+    /// return to its start.
+    pub fn stops(&self) -> usize {
+        self.order.len() - usize::from(self.order.len() > 1 && self.order.first() == self.order.last())
+    }
+
     /// A GeoJSON FeatureCollection ([lon, lat]): the route as a LineString and
     /// each stop as a Point with its name and position in the route.
     pub fn to_geojson(&self) -> Value {
         let line: Vec<[f64; 2]> = self.coordinates.iter().map(|p| [p[1], p[0]]).collect();
-        let stops = self.order.len() - usize::from(self.order.len() > 1 && self.order.first() == self.order.last());
+        let stops = self.stops();
         // A LineString needs two positions: a one-stop path has none.
         let mut features: Vec<Value> = (line.len() >= 2)
             .then(|| {

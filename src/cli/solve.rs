@@ -165,10 +165,13 @@ fn solve_document(
         let geographic = rec.parsed.as_ref().map_or(true, |r| r.problem.metric.is_geographic());
         return match batch::answer(engine, budget, vec![rec]).remove(0) {
             Output::Prediction(p) => {
-                let title = format!("{} stops, {:.3} km", p.order.len(), p.distance_km);
+                let stops = p.stops();
+                let title = format!("{stops} stops, {:.3} km", p.distance_km);
                 // Geographic stops are [lat, lon]; euclidean ones are x, y.
-                let xy = if geographic { svg::project_geographic(&p.coordinates) } else { p.coordinates.clone() };
-                write!(out, "{}", svg::tour(&xy, false, &title)).context("writing the output")
+                let coords = &p.coordinates[..stops];
+                let xy = if geographic { svg::project_geographic(coords) } else { coords.to_vec() };
+                let closed = p.coordinates.len() > stops;
+                write!(out, "{}", svg::tour(&xy, closed, &title)).context("writing the output")
             }
             // An error record stays JSON, so the reason is readable.
             e => writeln!(out, "{}", render(&e, Format::Json)).context("writing the output"),
