@@ -52,6 +52,14 @@ pub struct Checkpoint {
     /// Closed shards whose every output is written.
     #[serde(default)]
     pub finished: BTreeSet<String>,
+    /// With `--start latest`: when the worker first started (Unix ms). A
+    /// shard with no entry in `shards` is read from then (AT_TIMESTAMP), on
+    /// every start: a shard idle until a restart, and the children of a
+    /// reshard older than the first start, hold nothing to answer from before
+    /// it, and a child split later holds only records after it. Absent: from
+    /// the horizon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_ms: Option<i64>,
 }
 
 impl Checkpoint {
@@ -113,10 +121,14 @@ pub async fn run(
     let arn = summary.stream_description_summary().map(|s| s.stream_arn().to_string()).unwrap_or_default();
     anyhow::ensure!(!arn.is_empty(), "stream {} has no ARN", config.request_stream);
     let writer = Writer::new(client.clone(), &config.prediction_stream);
-    // `--start` applies on the very first start only; a checkpoint file is
-    // written now so that a restart reads untouched shards from the horizon.
+    // `--start` applies on the very first start only: the checkpoint file
+    // written now keeps it (and, for `latest`, the time it means) for restarts.
     let first_start = !config.checkpoint.exists();
     let mut checkpoint = Checkpoint::load(&config.checkpoint)?;
+    if first_start && config.start == StartPosition::Latest {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
+        checkpoint.since_ms = Some(i64::try_from(now.as_millis())?);
+    }
     checkpoint.save(&config.checkpoint)?;
     // Long solves end early when asked to stop.
     let cancel = Arc::new(AtomicBool::new(false));
@@ -134,7 +146,7 @@ pub async fn run(
     let mut readers = Readers {
         client: client.clone(),
         stream: config.request_stream.clone(),
-        start: if first_start { config.start } else { StartPosition::TrimHorizon },
+        since_ms: checkpoint.since_ms,
         tx,
         lag: lag.clone(),
         shutdown: shutdown.clone(),
@@ -296,7 +308,7 @@ async fn list_shards(client: &Client, stream: &str) -> anyhow::Result<Vec<Shard>
 struct Readers {
     client: Client,
     stream: String,
-    start: StartPosition,
+    since_ms: Option<i64>,
     tx: mpsc::Sender<Msg>,
     lag: Lag,
     shutdown: watch::Receiver<bool>,
@@ -309,17 +321,11 @@ impl Readers {
     fn spawn_ready(&mut self, checkpoint: &Checkpoint, shards: &[Shard]) {
         for shard in ready_shards(shards, checkpoint) {
             if self.running.insert(shard.clone()) {
-                // A child shard holds only records written after its parent
-                // closed: all of them are needed, whatever `--start` says.
-                let child = shards
-                    .iter()
-                    .find(|s| s.shard_id() == shard)
-                    .is_some_and(|s| s.parent_shard_id().is_some() || s.adjacent_parent_shard_id().is_some());
                 let reader = Reader {
                     client: self.client.clone(),
                     stream: self.stream.clone(),
                     after: checkpoint.shards.get(&shard).cloned(),
-                    start: if child { StartPosition::TrimHorizon } else { self.start },
+                    since_ms: self.since_ms,
                     shard,
                     tx: self.tx.clone(),
                     lag: self.lag.clone(),
@@ -337,7 +343,8 @@ struct Reader {
     shard: String,
     /// Last sequence number read (from the checkpoint at first).
     after: Option<String>,
-    start: StartPosition,
+    /// Without `after`: read from this time, else from the horizon.
+    since_ms: Option<i64>,
     tx: mpsc::Sender<Msg>,
     lag: Lag,
     shutdown: watch::Receiver<bool>,
@@ -351,12 +358,14 @@ const THROTTLED_MAX: Duration = Duration::from_secs(5);
 impl Reader {
     async fn iterator(&self) -> Option<String> {
         let req = self.client.get_shard_iterator().stream_name(&self.stream).shard_id(&self.shard);
-        let req = match (&self.after, self.start) {
+        let req = match (&self.after, self.since_ms) {
             (Some(seq), _) => {
                 req.shard_iterator_type(ShardIteratorType::AfterSequenceNumber).starting_sequence_number(seq)
             }
-            (None, StartPosition::TrimHorizon) => req.shard_iterator_type(ShardIteratorType::TrimHorizon),
-            (None, StartPosition::Latest) => req.shard_iterator_type(ShardIteratorType::Latest),
+            (None, Some(ms)) => req
+                .shard_iterator_type(ShardIteratorType::AtTimestamp)
+                .timestamp(aws_sdk_kinesis::primitives::DateTime::from_millis(ms)),
+            (None, None) => req.shard_iterator_type(ShardIteratorType::TrimHorizon),
         };
         match req.send().await {
             Ok(out) => out.shard_iterator().map(str::to_string),

@@ -4,6 +4,8 @@
 
 mod support;
 
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::{PutRecordsRequestEntry, Shard};
 use route_optim::kinesis::output_uuid;
 use route_optim::worker::Checkpoint;
 use serde_json::Value;
@@ -19,12 +21,22 @@ struct Worker {
 
 impl Worker {
     fn start(requests: &str, predictions: &str, checkpoint: &Path, batch_max: usize) -> Worker {
-        let log = std::fs::File::create(checkpoint.with_extension("log")).expect("worker log");
+        Worker::start_with(requests, predictions, checkpoint, batch_max, &[])
+    }
+
+    fn start_with(requests: &str, predictions: &str, checkpoint: &Path, batch_max: usize, more: &[&str]) -> Worker {
+        // Appended to the log, which a restart with the same checkpoint shares.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(checkpoint.with_extension("log"))
+            .expect("worker log");
         let child = Command::new(env!("CARGO_BIN_EXE_route-optim"))
             .args(["worker", "--request-stream", requests, "--prediction-stream", predictions])
             .arg("--checkpoint")
             .arg(checkpoint)
             .args(["--batch-max", &batch_max.to_string(), "--batch-wait-ms", "50", "--log-every-s", "1"])
+            .args(more)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -198,20 +210,8 @@ async fn a_shard_split_while_running_loses_nothing() {
     let worker = Worker::start(&requests, &predictions, &checkpoint, 200);
     wait_for(&kinesis, &predictions, &request_uuids(&kinesis, &requests, &arn).await).await;
 
-    // Split the first shard at the middle of its hash range, then keep writing.
-    let shards = kinesis.list_shards().stream_name(&requests).send().await.unwrap();
-    let parent = &shards.shards()[0];
-    let range = parent.hash_key_range().unwrap();
-    let (lo, hi): (u128, u128) = (range.starting_hash_key().parse().unwrap(), range.ending_hash_key().parse().unwrap());
-    kinesis
-        .split_shard()
-        .stream_name(&requests)
-        .shard_to_split(parent.shard_id())
-        .new_starting_hash_key((lo + (hi - lo) / 2).to_string())
-        .send()
-        .await
-        .expect("SplitShard");
-    wait_active(&kinesis, &requests).await;
+    // Split the first shard, then keep writing.
+    let parent = split_first_shard(&kinesis, &requests).await;
     put_requests(&kinesis, &requests, &data[250..]).await;
 
     let uuids = request_uuids(&kinesis, &requests, &arn).await;
@@ -220,6 +220,103 @@ async fn a_shard_split_while_running_loses_nothing() {
     assert_eq!(worker.terminate().code(), Some(0));
     let cp = Checkpoint::load(&checkpoint).unwrap();
     assert!(cp.finished.contains(parent.shard_id()), "the split parent is finished: {cp:?}");
+}
+
+/// Splits the stream's first shard at the middle of its hash range; returns
+/// the parent.
+async fn split_first_shard(kinesis: &aws_sdk_kinesis::Client, stream: &str) -> Shard {
+    let shards = kinesis.list_shards().stream_name(stream).send().await.unwrap();
+    let parent = shards.shards()[0].clone();
+    let range = parent.hash_key_range().unwrap();
+    let (lo, hi): (u128, u128) = (range.starting_hash_key().parse().unwrap(), range.ending_hash_key().parse().unwrap());
+    kinesis
+        .split_shard()
+        .stream_name(stream)
+        .shard_to_split(parent.shard_id())
+        .new_starting_hash_key((lo + (hi - lo) / 2).to_string())
+        .send()
+        .await
+        .expect("SplitShard");
+    wait_active(kinesis, stream).await;
+    parent
+}
+
+/// Writes `data` into the shard whose hash range starts at `hash_key`.
+async fn put_to(kinesis: &aws_sdk_kinesis::Client, stream: &str, hash_key: &str, data: &[Vec<u8>]) {
+    let entries = data
+        .iter()
+        .map(|d| {
+            PutRecordsRequestEntry::builder()
+                .data(Blob::new(d.clone()))
+                .partition_key("k")
+                .explicit_hash_key(hash_key)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let out = kinesis.put_records().stream_name(stream).set_records(Some(entries)).send().await.unwrap();
+    assert_eq!(out.failed_record_count(), Some(0));
+}
+
+/// `--start latest` answers the records written after the first start and
+/// none before it: not those of a split's children written before the
+/// first start, and not those of a shard left idle until a restart (which
+/// once read from the horizon).
+#[tokio::test(flavor = "multi_thread")]
+async fn start_latest_never_reaches_back_before_the_first_start() {
+    if services().is_none() {
+        return;
+    }
+    let kinesis = client(None).await;
+    let (requests, predictions) = (unique("l-req"), unique("l-pred"));
+    let arn = create_stream_with(&kinesis, &requests, 1).await;
+    create_stream(&kinesis, &predictions).await;
+    let (data, _) = mixed_batch();
+    put_requests(&kinesis, &requests, &data[..100]).await;
+    let parent = split_first_shard(&kinesis, &requests).await;
+    put_requests(&kinesis, &requests, &data[100..200]).await;
+    let old = request_uuids(&kinesis, &requests, &arn).await;
+    assert_eq!(old.len(), 200);
+    let shards = kinesis.list_shards().stream_name(&requests).send().await.unwrap();
+    let children: Vec<&Shard> =
+        shards.shards().iter().filter(|s| s.parent_shard_id() == Some(parent.shard_id())).collect();
+    assert_eq!(children.len(), 2, "{shards:?}");
+    for child in &children {
+        assert!(!read_shard(&kinesis, &requests, child.shard_id()).await.is_empty(), "old records in each child");
+    }
+    let hash_key = |k: usize| children[k].hash_key_range().unwrap().starting_hash_key();
+
+    let checkpoint = TempCheckpoint::new();
+    let first = Worker::start_with(&requests, &predictions, &checkpoint, 200, &["--start", "latest"]);
+    let t0 = Instant::now();
+    while !checkpoint.exists() {
+        assert!(t0.elapsed() < Duration::from_secs(30), "no checkpoint written at start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The start time is checkpointed in milliseconds; the emulator may keep
+    // arrival times more coarsely.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    put_to(&kinesis, &requests, hash_key(0), &data[200..300]).await;
+    let fresh = |all: Vec<String>| all.into_iter().filter(|u| !old.contains(u)).collect::<Vec<_>>();
+    let new_first = fresh(request_uuids(&kinesis, &requests, &arn).await);
+    assert_eq!(new_first.len(), 100);
+    wait_for(&kinesis, &predictions, &new_first).await;
+    assert_eq!(first.terminate().code(), Some(0));
+    let cp = Checkpoint::load(&checkpoint).unwrap();
+    assert!(cp.since_ms.is_some() && cp.shards.len() == 1, "one child read, the time kept: {cp:?}");
+
+    // The restart reads the idle child for the first time.
+    let second = Worker::start(&requests, &predictions, &checkpoint, 200);
+    put_to(&kinesis, &requests, hash_key(1), &data[300..400]).await;
+    let new = fresh(request_uuids(&kinesis, &requests, &arn).await);
+    assert_eq!(new.len(), 200);
+    // A shard is read in order: an old record of the idle child would be
+    // answered no later than the new ones after it.
+    let outputs = wait_for(&kinesis, &predictions, &new).await;
+    assert_eq!(second.terminate().code(), Some(0));
+    let answered_old = old.iter().filter(|u| outputs.contains_key(*u)).count();
+    assert_eq!(answered_old, 0, "records from before the first start answered");
+    assert_eq!(outputs.len(), new.len());
 }
 
 /// Benchmark, not a test (`scripts/bench.sh worker`): sustained records/s of

@@ -24,7 +24,8 @@ pub struct WorkerArgs {
     /// Longest a record waits for its batch to fill, in milliseconds.
     #[arg(long, env = "BATCH_WAIT_MS", default_value_t = 200)]
     batch_wait_ms: u64,
-    /// Where to start shards that have no checkpoint.
+    /// Where to start without a checkpoint: every record the stream holds,
+    /// or those written from this first start on (the time is checkpointed).
     #[arg(long, env = "START_POSITION", value_enum, default_value_t = Start::TrimHorizon)]
     start: Start,
     /// Seconds between progress lines.
