@@ -11,3 +11,15 @@ fn asin_01(x: f32) -> f32 {
         + 1.6666752422e-1) * z * s + s;
     return select(p, 1.5707963267948966 - 2.0 * p, big);
 }
+
+// Great-circle distance, `scale` = 2R, from the chord v = q - p between unit
+// vectors and their sum s = p + q: 2R·asin(|v|/2), or past 90° (|v|² > 2)
+// 2R·(π/2 - asin(|s|/2)). asin is too steep near 1 for f32 (4 km off near
+// antipodes), and there |s| is short and keeps its precision.
+fn arc(v: vec3<f32>, s: vec3<f32>, scale: f32) -> f32 {
+    let c2 = dot(v, v);
+    if (c2 > 2.0) {
+        return scale * (1.5707963267948966 - asin_01(min(sqrt(dot(s, s)) * 0.5, 1.0)));
+    }
+    return scale * asin_01(min(sqrt(c2) * 0.5, 1.0));
+}

@@ -5,7 +5,7 @@
 // Points arrive split as f32 `hi + lo` (unit vectors for haversine, centred
 // planar coordinates for euclidean), exactly as the CPU SIMD kernel splits
 // them: `(hi_q - hi_p) + (lo_q - lo_p)` keeps full f32 relative precision for
-// short distances. Haversine is 2R·asin(chord/2): no trigonometry per pair.
+// short distances. Haversine is `arc` (common.wgsl): no trigonometry per pair.
 //
 // The output binding holds `rows` rows of `stride` floats starting at row
 // `row0`; the host binds the matrix in such blocks when it exceeds the
@@ -48,8 +48,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var r = r0; r < min(r0 + ROWS, params.rows); r++) {
         let i = params.row0 + r;
         let v = (hj - hi[i].xyz) + (lj - lo[i].xyz);
-        let chord = sqrt(dot(v, v));
-        let d = select(chord, params.scale * asin_01(min(chord * 0.5, 1.0)), params.sphere != 0u);
+        var d = sqrt(dot(v, v));
+        if (params.sphere != 0u) {
+            d = arc(v, (hj + hi[i].xyz) + (lj + lo[i].xyz), params.scale);
+        }
         out[r * params.stride + j] = select(0.0, d, real);
     }
 }

@@ -115,11 +115,10 @@ var<workgroup> improving: array<atomic<u32>, MAXN>;
 
 fn dist(a: u32, b: u32) -> f32 {
     let v = vec3<f32>(px[a] - px[b], py[a] - py[b], pz[a] - pz[b]);
-    let chord = sqrt(dot(v, v));
     if (params.sphere != 0u) {
-        return params.scale * asin_01(min(chord * 0.5, 1.0));
+        return arc(v, vec3<f32>(px[a] + px[b], py[a] + py[b], pz[a] + pz[b]), params.scale);
     }
-    return chord;
+    return sqrt(dot(v, v));
 }
 
 fn next(k: u32, n: u32) -> u32 {

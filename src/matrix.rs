@@ -154,16 +154,29 @@ impl Lanes {
         let ph = [0, 1, 2].map(|k| f32x8::splat(self.hi_s[k][i]));
         let pl = [0, 1, 2].map(|k| f32x8::splat(self.lo_s[k][i]));
         let two_r = f32x8::splat((2.0 * EARTH_RADIUS_KM) as f32);
-        let half = f32x8::splat(0.5);
-        let one = f32x8::splat(1.0);
+        let (half, one, two) = (f32x8::splat(0.5), f32x8::splat(1.0), f32x8::splat(2.0));
+        let quarter_turn = f32x8::splat(std::f32::consts::FRAC_PI_2);
         for (c, out) in row.chunks_exact_mut(LANES).enumerate() {
             let mut sq = f32x8::splat(0.0);
             for k in 0..3 {
                 let d = (self.hi[k][c] - ph[k]) + (self.lo[k][c] - pl[k]);
                 sq = d.mul_add(d, sq);
             }
-            let chord = sq.sqrt();
-            let d = if self.sphere { two_r * (chord * half).min(one).asin() } else { chord };
+            let d = if self.sphere {
+                // Past 90° asin(chord/2) is too steep for f32 (4 km off near
+                // antipodes): there the arc is π − 2·asin(|p + q|/2), and
+                // |p + q| is short and keeps its precision.
+                let mut sum_sq = f32x8::splat(0.0);
+                for k in 0..3 {
+                    let s = (self.hi[k][c] + ph[k]) + (self.lo[k][c] + pl[k]);
+                    sum_sq = s.mul_add(s, sum_sq);
+                }
+                let far = sq.simd_gt(two);
+                let a = (far.select(sum_sq, sq).sqrt() * half).min(one).asin();
+                two_r * far.select(quarter_turn - a, a)
+            } else {
+                sq.sqrt()
+            };
             out.copy_from_slice(&d.to_array());
         }
     }
@@ -213,6 +226,20 @@ mod tests {
         let mut rng = fastrand::Rng::with_seed(5);
         let pts: Vec<[f64; 2]> = (0..64).map(|_| [41.88 + rng.f64() * 0.01, -87.63 + rng.f64() * 0.01]).collect();
         assert_close(&DistMatrix::simd(Metric::Haversine, &pts), &DistMatrix::scalar(Metric::Haversine, &pts), 1e-5);
+    }
+
+    /// Nearly antipodal points, where asin(chord/2) alone loses kilometres
+    /// in f32, keep f32 relative precision too.
+    #[test]
+    fn simd_is_precise_near_antipodes() {
+        let mut rng = fastrand::Rng::with_seed(9);
+        let mut pts: Vec<[f64; 2]> = (0..32).map(|_| [rng.f64() * 160.0 - 80.0, rng.f64() * 360.0 - 180.0]).collect();
+        let antipodes: Vec<[f64; 2]> = pts
+            .iter()
+            .map(|p| [-p[0] + rng.f64() * 0.2 - 0.1, (p[1] + 180.0 + rng.f64() * 0.2 - 0.1).rem_euclid(360.0) - 180.0])
+            .collect();
+        pts.extend(antipodes);
+        assert_close(&DistMatrix::simd(Metric::Haversine, &pts), &DistMatrix::scalar(Metric::Haversine, &pts), 1e-6);
     }
 
     #[test]

@@ -26,8 +26,27 @@ pub struct RawRequest {
     pub coordinates: Vec<[f64; 2]>,
     #[serde(default)]
     pub id: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object")]
     pub options: Option<RawOptions>,
+}
+
+/// `options` as an object or `null` only: serde would also read the struct
+/// from an array, by position.
+fn object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<RawOptions>, D::Error> {
+    struct Object;
+    impl<'de> serde::de::Visitor<'de> for Object {
+        type Value = Option<RawOptions>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            RawOptions::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+    }
+    d.deserialize_any(Object)
 }
 
 #[derive(Deserialize, Default)]
@@ -410,6 +429,20 @@ mod tests {
         assert!(m.starts_with("options.end: a round trip ends at its start"), "{m}");
         let (m, _) = message(r#"{"coordinates": [[0, 0], [1, 1]], "options": {"round_trip": false, "end": 0}}"#);
         assert!(m.starts_with("options.end: equals options.start"), "{m}");
+    }
+
+    #[test]
+    fn options_are_an_object_or_null() {
+        let (m, _) = message(r#"{"coordinates": [[0, 0], [1, 1]], "options": [false, 1, 0, "geodesic", 5, 9]}"#);
+        assert!(m.starts_with("options: invalid type: sequence, expected an object"), "{m}");
+        let (m, _) = message(r#"{"coordinates": [[0, 0]], "options": []}"#);
+        assert!(m.starts_with("options: invalid type: sequence, expected an object"), "{m}");
+        let r = parse(br#"{"coordinates": [[0, 0], [1, 1]], "options": null}"#).expect("null options");
+        assert!(r.problem.round_trip);
+        let r = parse(br#"{"coordinates": [[0, 0], [1, 1]], "options": {"start": 1}}"#).expect("an object");
+        assert_eq!(r.problem.start, 1);
+        let (m, _) = message(r#"{"coordinates": [[0, 0]], "options": {"speed": 1}}"#);
+        assert!(m.starts_with("options.speed: unknown field"), "{m}");
     }
 
     #[test]

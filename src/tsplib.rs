@@ -59,6 +59,9 @@ pub fn parse(text: &str) -> Result<Instance, TsplibError> {
             "TYPE" if value != "TSP" => return Err(err(no, format!("TYPE {value} is not supported (only TSP)"))),
             "DIMENSION" => {
                 let n = value.parse::<usize>().map_err(|_| err(no, format!("DIMENSION {value:?} is not a count")))?;
+                if n == 0 {
+                    return Err(err(no, "DIMENSION 0: an instance needs at least one node".to_string()));
+                }
                 if n > crate::request::MAX_POINTS {
                     return Err(err(no, format!("DIMENSION {n} exceeds the limit of {}", crate::request::MAX_POINTS)));
                 }
@@ -150,6 +153,8 @@ mod tests {
         assert_eq!(e.to_string(), "line 5: node 1 is given twice");
         let e = parse("DIMENSION: 2\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n3 0 0\n").unwrap_err();
         assert_eq!(e.reason, "node id 3 is outside 1..=2");
+        let e = parse("NAME: z\nDIMENSION: 0\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\nEOF\n").unwrap_err();
+        assert_eq!(e.to_string(), "line 2: DIMENSION 0: an instance needs at least one node");
         let e = parse("DIMENSION: 2\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 1e200 0\n").unwrap_err();
         assert_eq!(e.to_string(), "line 5: coordinates 1e200 0 are outside ±1e9, the planar range");
         // GEO's degrees-and-minutes values stay finite through its trigonometry.

@@ -41,6 +41,19 @@ fn city(rng: &mut fastrand::Rng, n: usize) -> Vec<[f64; 2]> {
     (0..n).map(|_| [41.88 + rng.f64() * 0.02, -87.63 + rng.f64() * 0.02]).collect()
 }
 
+/// Pairs of nearly antipodal points, where asin(chord/2) alone loses
+/// kilometres in f32.
+fn antipodes(rng: &mut fastrand::Rng, n: usize) -> Vec<[f64; 2]> {
+    let mut pts = world(rng, n.div_ceil(2));
+    let far: Vec<[f64; 2]> = pts
+        .iter()
+        .map(|p| [-p[0] + rng.f64() * 0.2 - 0.1, (p[1] + 180.0 + rng.f64() * 0.2).rem_euclid(360.0) - 180.0])
+        .collect();
+    pts.extend(far);
+    pts.truncate(n);
+    pts
+}
+
 fn plane(rng: &mut fastrand::Rng, n: usize) -> Vec<[f64; 2]> {
     (0..n).map(|_| [rng.f64() * 1e4 + 5e5, rng.f64() * 1e4 - 3e3]).collect()
 }
@@ -62,6 +75,7 @@ fn matrix_equals_cpu_simd_on_random_inputs() {
         for (metric, pts, what) in [
             (Metric::Haversine, world(&mut rng, n), "world"),
             (Metric::Haversine, city(&mut rng, n), "city"),
+            (Metric::Haversine, antipodes(&mut rng, n), "antipodes"),
             (Metric::Euclidean, plane(&mut rng, n), "plane"),
         ] {
             let g = gpu.distance_matrix(metric, &pts).expect("gpu matrix");

@@ -14,8 +14,11 @@ use super::tour::Tour;
 use super::{neighbors::Neighbors, Dist};
 use std::collections::VecDeque;
 
-/// Gains below this (in the metric's unit) are noise, never applied.
-const EPS: f64 = 1e-7;
+/// Gains below this share of the start tour's mean edge are noise, never
+/// applied. Relative, so that a tour's moves do not depend on the unit of
+/// its coordinates (1e-7 km was once absolute: points a metre apart, or
+/// euclidean data scaled by 1e-6, stopped short of a local optimum).
+const EPS_REL: f64 = 1e-9;
 /// Longest segment Or-opt moves.
 const OR_MAX: usize = 3;
 /// Longest stretch of a kick on a large tour.
@@ -50,6 +53,8 @@ pub struct Search<'a, D: Dist> {
     in_round: bool,
     /// Current tour length, kept up to date by every move.
     pub length: f64,
+    /// Smallest gain applied, in the metric's unit (`EPS_REL`).
+    pub eps: f64,
     /// In a kick round: the length before the kick and the edges it removed.
     kicked_from: f64,
     kicked_out: [(u32, u32); 4],
@@ -62,6 +67,7 @@ impl<'a, D: Dist> Search<'a, D> {
         let n = order.len();
         let tour = Tour::new(order);
         let length = tour_length(d, tour.order());
+        let eps = EPS_REL * length / n.max(1) as f64;
         let (dummy, fixed) = fixed_edges.unwrap_or((u32::MAX, [u32::MAX; 2]));
         Search {
             d,
@@ -74,6 +80,7 @@ impl<'a, D: Dist> Search<'a, D> {
             log: Vec::new(),
             in_round: false,
             length,
+            eps,
             kicked_from: f64::NAN,
             kicked_out: [(u32::MAX, u32::MAX); 4],
         }
@@ -146,7 +153,7 @@ impl<'a, D: Dist> Search<'a, D> {
             if self.try_3opt(a) || (!self.in_round && self.try_or_opt(a)) {
                 self.push_moves_from(mark);
                 self.push(a);
-                if self.in_round && (self.length - self.kicked_from).abs() <= EPS && self.kick_undone() {
+                if self.in_round && (self.length - self.kicked_from).abs() <= self.eps && self.kick_undone() {
                     self.drop_queue();
                     return;
                 }
@@ -182,7 +189,8 @@ impl<'a, D: Dist> Search<'a, D> {
     fn try_3opt(&mut self, t1: u32) -> bool {
         // (gain, [t1, t2, t3, t4, t5, t6]); t5 == t6 == NONE for a 2-opt move.
         const NONE: u32 = u32::MAX;
-        let mut best = (EPS, [NONE; 6]);
+        let eps = self.eps;
+        let mut best = (eps, [NONE; 6]);
         for fwd in [true, false] {
             let t2 = self.tour.succ(t1, fwd);
             if self.is_fixed(t1, t2) {
@@ -191,7 +199,7 @@ impl<'a, D: Dist> Search<'a, D> {
             let d12 = self.dist(t1, t2);
             for &t3 in self.nb.of(t2) {
                 let g1 = d12 - self.dist(t2, t3);
-                if g1 <= EPS {
+                if g1 <= eps {
                     break;
                 }
                 let t4 = self.tour.succ(t3, !fwd);
@@ -208,7 +216,7 @@ impl<'a, D: Dist> Search<'a, D> {
                 // direction fwd): the stretch t2..t4 is reversed.
                 for &t5 in self.nb.of(t4) {
                     let g2 = g1 + d34 - self.dist(t4, t5);
-                    if g2 <= EPS {
+                    if g2 <= eps {
                         break;
                     }
                     if t5 == t1 || t5 == t3 {
@@ -225,12 +233,12 @@ impl<'a, D: Dist> Search<'a, D> {
                         break;
                     }
                 }
-                if best.0 > EPS {
+                if best.0 > eps {
                     break;
                 }
             }
         }
-        if best.0 <= EPS {
+        if best.0 <= eps {
             return false;
         }
         let [t1, t2, t3, t4, t5, t6] = best.1;
@@ -246,7 +254,8 @@ impl<'a, D: Dist> Search<'a, D> {
     fn try_or_opt(&mut self, a: u32) -> bool {
         let n = self.tour.len();
         // (gain, p, s1, s2, nx, e1, e2, three_moves)
-        let mut best: (f64, [u32; 6], bool) = (EPS, [0; 6], false);
+        let eps = self.eps;
+        let mut best: (f64, [u32; 6], bool) = (eps, [0; 6], false);
         for fwd in [true, false] {
             let p = self.tour.succ(a, !fwd);
             if self.is_fixed(p, a) {
@@ -263,12 +272,12 @@ impl<'a, D: Dist> Search<'a, D> {
                     break;
                 }
                 let g0 = self.dist(p, s1) + self.dist(s2, nx) - self.dist(p, nx);
-                if g0 <= EPS {
+                if g0 <= eps {
                     continue;
                 }
                 for &c in self.nb.of(s1) {
                     let g1 = g0 - self.dist(c, s1);
-                    if g1 <= EPS {
+                    if g1 <= eps {
                         break;
                     }
                     if c == p || c == nx || self.in_segment(c, s1, s2, fwd) {
@@ -291,7 +300,7 @@ impl<'a, D: Dist> Search<'a, D> {
                 }
             }
         }
-        if best.0 <= EPS {
+        if best.0 <= eps {
             return false;
         }
         let ([p, s1, s2, nx, e1, e2], three) = (best.1, best.2);
@@ -320,10 +329,12 @@ impl<'a, D: Dist> Search<'a, D> {
     /// A double bridge: A B C D → A D C B, with B, C and D stretches of
     /// [`kick_max`] nodes or fewer (at least `KICK_MIN`) starting at a random
     /// position, each kept in its direction. It changes four edges, two
-    /// alternating cycles of two, which no sequential move undoes. Returns
-    /// false (changing nothing) when it would cut a pinned edge, or on a
-    /// tour of fewer than 5 nodes.
+    /// alternating cycles of two, which no sequential move undoes. One that
+    /// would cut an open path's pinned edge is drawn again (up to
+    /// `KICK_DRAWS` times: on 13 nodes 8 in 13 would); returns false,
+    /// changing nothing, when none fits, or on a tour of fewer than 5 nodes.
     fn kick(&mut self, rng: &mut fastrand::Rng) -> bool {
+        const KICK_DRAWS: usize = 64;
         let n = self.tour.len();
         if n < 5 {
             return false;
@@ -331,16 +342,18 @@ impl<'a, D: Dist> Search<'a, D> {
         let max = kick_max(n);
         let min = KICK_MIN.min(max);
         let o = self.tour.order();
-        let pa = rng.usize(..n);
-        let at = |k: usize| o[(pa + k) % n];
-        let (l1, l2, l3) = (rng.usize(min..=max), rng.usize(min..=max), rng.usize(min..=max));
-        let (a, b1, b2, c1, c2) = (at(0), at(1), at(l1), at(l1 + 1), at(l1 + l2));
-        let (d1, d2, e1) = (at(l1 + l2 + 1), at(l1 + l2 + l3), at(l1 + l2 + l3 + 1));
-        let out = [(a, b1), (b2, c1), (c2, d1), (d2, e1)];
-        if out.iter().any(|&(x, y)| self.is_fixed(x, y)) {
+        let fits = |out: &[(u32, u32); 4]| !out.iter().any(|&(x, y)| self.is_fixed(x, y));
+        let Some([a, b1, b2, c1, c2, d1, d2, e1]) = (0..KICK_DRAWS).find_map(|_| {
+            let pa = rng.usize(..n);
+            let at = |k: usize| o[(pa + k) % n];
+            let (l1, l2, l3) = (rng.usize(min..=max), rng.usize(min..=max), rng.usize(min..=max));
+            let (a, b1, b2, c1, c2) = (at(0), at(1), at(l1), at(l1 + 1), at(l1 + l2));
+            let (d1, d2, e1) = (at(l1 + l2 + 1), at(l1 + l2 + l3), at(l1 + l2 + l3 + 1));
+            fits(&[(a, b1), (b2, c1), (c2, d1), (d2, e1)]).then_some([a, b1, b2, c1, c2, d1, d2, e1])
+        }) else {
             return false;
-        }
-        self.kicked_out = out;
+        };
+        self.kicked_out = [(a, b1), (b2, c1), (c2, d1), (d2, e1)];
         let mark = self.log.len();
         self.apply2(a, b1, d2, e1); // a D' C' B' e1 (each stretch reversed)
         self.apply2(a, d2, d1, c2); // a D C' B' e1
@@ -363,7 +376,7 @@ impl<'a, D: Dist> Search<'a, D> {
         }
         self.optimize();
         self.in_round = false;
-        if self.length > before + EPS + slack {
+        if self.length > before + self.eps + slack {
             self.undo_to(0);
             // Replaying exact inverse moves restores the exact tour; reset the
             // running sum too so rounding cannot drift across rounds.
@@ -487,7 +500,7 @@ mod tests {
                 if s.log.is_empty() {
                     undone += 1;
                     assert_eq!(edges(s.tour.order()), tour, "n={n}: undone to another tour");
-                } else if (s.length - length).abs() <= EPS {
+                } else if (s.length - length).abs() <= s.eps {
                     back += 1;
                     assert_eq!(edges(s.tour.order()), tour, "n={n}: same length, another tour");
                 } else {
@@ -501,6 +514,44 @@ mod tests {
     fn edges(order: &[u32]) -> std::collections::BTreeSet<(u32, u32)> {
         let n = order.len();
         (0..n).map(|i| (order[i].min(order[(i + 1) % n]), order[i].max(order[(i + 1) % n]))).collect()
+    }
+
+    /// On an open path (a dummy node pinned to both ends) every kick lands,
+    /// redrawn where it would cut a pinned edge, and leaves those edges.
+    #[test]
+    fn kicks_on_an_open_path_land_and_keep_its_ends() {
+        let mut rng = fastrand::Rng::with_seed(8);
+        for n in [13usize, 14, 15, 20, 40] {
+            // n nodes: n - 1 points and the dummy, at distance 0 from all.
+            let pts: Vec<[f64; 2]> = (0..n - 1).map(|_| [rng.f64(), rng.f64()]).collect();
+            let m = DistMatrix::scalar(Metric::Euclidean, &pts);
+            let d = WithDummy(&m);
+            let dummy = (n - 1) as u32;
+            let ends = [0, (n - 2) as u32];
+            let nb = Neighbors::from_matrix(&m, 10.min(n - 2)).with_dummy(&ends);
+            let mut s = Search::new(&d, &nb, (0..n as u32).collect(), Some((dummy, ends)));
+            for k in 0..200 {
+                assert!(s.kick(&mut rng), "n={n}: kick {k} did not land");
+                for e in ends {
+                    assert!(s.tour.next(dummy) == e || s.tour.prev(dummy) == e, "n={n}: pinned edge to {e} cut");
+                }
+            }
+        }
+    }
+
+    struct WithDummy<'a>(&'a DistMatrix);
+
+    impl Dist for WithDummy<'_> {
+        fn n(&self) -> usize {
+            self.0.n() + 1
+        }
+        fn d(&self, i: usize, j: usize) -> f64 {
+            if i == self.0.n() || j == self.0.n() {
+                0.0
+            } else {
+                self.0.d(i, j)
+            }
+        }
     }
 
     #[test]

@@ -749,7 +749,7 @@ fn improve<D: Dist>(
             0.0
         };
         search.kick_round(&mut rng, slack);
-        if search.length < best_len - 1e-7 {
+        if search.length < best_len - search.eps {
             since_better = 0;
             found_at = kicks;
             best_len = search.length;
