@@ -71,6 +71,11 @@ struct Instance {
     since: u32,
     // The best tour's f32 length after those slices.
     best: f32,
+    // The centre subtracted from the instance's points.
+    cx: f32,
+    cy: f32,
+    cz: f32,
+    _pad: u32,
 }
 
 struct Outcome {
@@ -92,6 +97,8 @@ struct Outcome {
 @group(0) @binding(5) var<storage, read_write> outcomes: array<Outcome>;
 
 var<workgroup> px: array<f32, MAXN>;
+// Twice the centre the points were moved by: p + q = p' + q' + 2c.
+var<workgroup> centre2: vec3<f32>;
 var<workgroup> py: array<f32, MAXN>;
 var<workgroup> pz: array<f32, MAXN>;
 var<workgroup> tour: array<u32, MAXN>;
@@ -116,7 +123,7 @@ var<workgroup> improving: array<atomic<u32>, MAXN>;
 fn dist(a: u32, b: u32) -> f32 {
     let v = vec3<f32>(px[a] - px[b], py[a] - py[b], pz[a] - pz[b]);
     if (params.sphere != 0u) {
-        return arc(v, vec3<f32>(px[a] + px[b], py[a] + py[b], pz[a] + pz[b]), params.scale);
+        return arc(v, vec3<f32>(px[a] + px[b], py[a] + py[b], pz[a] + pz[b]) + centre2, params.scale);
     }
     return sqrt(dot(v, v));
 }
@@ -146,6 +153,9 @@ fn instance_index(wid: vec3<u32>, groups: vec3<u32>) -> u32 {
 }
 
 fn load(inst: Instance, lid: u32) {
+    if (lid == 0u) {
+        centre2 = 2.0 * vec3<f32>(inst.cx, inst.cy, inst.cz);
+    }
     for (var k = lid; k < inst.n; k += WG) {
         let p = points[inst.offset + k];
         px[k] = p.x;

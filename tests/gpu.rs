@@ -143,8 +143,12 @@ fn best_2opt_move_equals_cpu_full_scan() {
     for metric in [Metric::Haversine, Metric::Euclidean] {
         let mut cases = Vec::new();
         for n in [8, 13, 50, 101, 256] {
-            for _ in 0..6 {
-                let pts = if metric == Metric::Haversine { world(&mut rng, n) } else { plane(&mut rng, n) };
+            for k in 0..6 {
+                let pts = match (metric, k % 2) {
+                    (Metric::Haversine, 0) => world(&mut rng, n),
+                    (Metric::Haversine, _) => antipodes(&mut rng, n),
+                    _ => plane(&mut rng, n),
+                };
                 let mut tour: Vec<u32> = (0..n as u32).collect();
                 rng.shuffle(&mut tour);
                 cases.push(case(pts, metric, tour));

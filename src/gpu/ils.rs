@@ -44,6 +44,9 @@ struct Instance {
     first: u32,
     since: u32,
     best: f32,
+    /// The centre subtracted from the instance's points (see `upload_instances`).
+    centre: [f32; 3],
+    _pad: u32,
 }
 
 #[repr(C)]
@@ -109,6 +112,7 @@ struct Uploaded {
     tours: wgpu::Buffer,
     outcomes: wgpu::Buffer,
     offsets: Vec<(usize, usize)>,
+    centres: Vec<[f32; 3]>,
 }
 
 /// Rounds in a batch's first slice; each slice that ends within
@@ -164,7 +168,7 @@ impl Gpu {
                             first: s.rounds,
                             since: s.since,
                             best: s.length,
-                            ..instance(&chunk[i], up.offsets[i])
+                            ..instance(&chunk[i], up.offsets[i], up.centres[i])
                         }
                     })
                     .collect();
@@ -210,7 +214,8 @@ impl Gpu {
         let mut out = Vec::with_capacity(instances.len());
         for chunk in instances.chunks(CHUNK) {
             let up = self.upload_instances(metric, chunk)?;
-            let table: Vec<Instance> = chunk.iter().zip(&up.offsets).map(|(inst, &o)| instance(inst, o)).collect();
+            let table: Vec<Instance> =
+                chunk.iter().enumerate().map(|(i, inst)| instance(inst, up.offsets[i], up.centres[i])).collect();
             let outcomes = self.dispatch(&self.ils.best_move, &up, &table, None)?;
             out.extend(outcomes.iter().map(|o| (o.a != NONE).then_some((o.a as usize, o.b as usize, o.value))));
         }
@@ -238,8 +243,10 @@ impl Gpu {
             offsets.push((total, n));
             total += n;
         }
-        // Points centred per instance, then f32; neighbours and tours as u32.
-        let per: Vec<(Vec<[f32; 4]>, Vec<u32>)> = chunk
+        // Points centred per instance, then f32 (short distances keep their
+        // precision; the shader adds the centre back for the arc of points
+        // more than 90° apart); neighbours and tours as u32.
+        let per: Vec<(Vec<[f32; 4]>, Vec<u32>, [f32; 3])> = chunk
             .par_iter()
             .map(|inst| {
                 let v: Vec<[f64; 3]> = inst.points.iter().map(|&p| metric.embed(p)).collect();
@@ -247,7 +254,7 @@ impl Gpu {
                 let c = v.iter().fold([0.0; 3], |s, p| [s[0] + p[0] / n, s[1] + p[1] / n, s[2] + p[2] / n]);
                 let pts = v.iter().map(|p| [(p[0] - c[0]) as f32, (p[1] - c[1]) as f32, (p[2] - c[2]) as f32, 0.0]);
                 let nb = (0..v.len() as u32).flat_map(|i| inst.neighbors.padded(i, k));
-                (pts.collect(), nb.collect())
+                (pts.collect(), nb.collect(), c.map(|x| x as f32))
             })
             .collect();
         let points: Vec<[f32; 4]> = per.iter().flat_map(|p| p.0.iter().copied()).collect();
@@ -275,6 +282,7 @@ impl Gpu {
                 tours: upload(d, "tours", bytemuck::cast_slice(&tours), copy),
                 outcomes: upload(d, "outcomes", &vec![0u8; chunk.len() * size_of::<Outcome>()], copy),
                 offsets,
+                centres: per.iter().map(|p| p.2).collect(),
             })
         })
     }
@@ -310,7 +318,7 @@ impl Gpu {
 }
 
 /// An instance's table entry for a search from its first round.
-fn instance(inst: &SmallInstance, (offset, n): (usize, usize)) -> Instance {
+fn instance(inst: &SmallInstance, (offset, n): (usize, usize), centre: [f32; 3]) -> Instance {
     Instance {
         offset: offset as u32,
         n: n as u32,
@@ -320,6 +328,8 @@ fn instance(inst: &SmallInstance, (offset, n): (usize, usize)) -> Instance {
         first: 0,
         since: 0,
         best: 0.0,
+        centre,
+        _pad: 0,
     }
 }
 
