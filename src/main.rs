@@ -53,6 +53,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of the output has gone (`| head -1`): nothing is wrong.
+        Err(_) if cli::stdout_closed() => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("route-optim: {e:#}");
             ExitCode::from(2)

@@ -13,6 +13,9 @@ pub const MAX_VERTICES: usize = 100_000;
 pub const MAX_DOTS: usize = 20_000;
 const SIZE: f64 = 1000.0;
 const MARGIN: f64 = 10.0;
+/// Smallest side of the picture: one stop, or stops all in one place or on
+/// one line, still make a picture to look at, the stops in its middle.
+const MIN_SIDE: f64 = 100.0;
 
 /// The tour through `xy` (already projected, y growing upwards) in visiting
 /// order, closed back to the first stop when `closed`.
@@ -24,14 +27,19 @@ pub fn tour(xy: &[[f64; 2]], closed: bool, title: &str) -> String {
             hi[k] = hi[k].max(p[k]);
         }
     }
-    let span = (hi[0] - lo[0]).max(hi[1] - lo[1]).max(f64::MIN_POSITIVE);
-    let scale = (SIZE - 2.0 * MARGIN) / span;
-    let (w, h) = if xy.is_empty() {
-        (SIZE, SIZE)
-    } else {
-        ((hi[0] - lo[0]) * scale + 2.0 * MARGIN, (hi[1] - lo[1]) * scale + 2.0 * MARGIN)
-    };
-    let at = |p: &[f64; 2]| ((p[0] - lo[0]) * scale + MARGIN, (hi[1] - p[1]) * scale + MARGIN);
+    if xy.is_empty() {
+        (lo, hi) = ([0.0; 2], [0.0; 2]);
+    }
+    // No extent (one stop, or all at one place): any scale draws them at
+    // one point; a span too small to divide by is treated the same, so no
+    // coordinate becomes NaN or infinite.
+    let span = (hi[0] - lo[0]).max(hi[1] - lo[1]);
+    let scale = Some((SIZE - 2.0 * MARGIN) / span).filter(|s| s.is_finite()).unwrap_or(0.0);
+    let extent = [(hi[0] - lo[0]) * scale, (hi[1] - lo[1]) * scale];
+    let (w, h) = ((extent[0] + 2.0 * MARGIN).max(MIN_SIDE), (extent[1] + 2.0 * MARGIN).max(MIN_SIDE));
+    // The drawing centred in the picture.
+    let pad = [(w - extent[0]) / 2.0, (h - extent[1]) / 2.0];
+    let at = |p: &[f64; 2]| ((p[0] - lo[0]) * scale + pad[0], (hi[1] - p[1]) * scale + pad[1]);
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -91,6 +99,29 @@ mod tests {
         let points = s.split("points=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("");
         assert_eq!(points.split_whitespace().count(), 4, "three stops and back to the start");
         assert!(s.contains("a &lt;b&gt;"));
+    }
+
+    /// Width, height and every number in the picture are finite.
+    fn finite_picture(s: &str) -> (f64, f64) {
+        let attr = |name: &str| -> f64 {
+            let v = s.split(&format!("{name}=\"")).nth(1).and_then(|r| r.split('"').next()).unwrap_or("");
+            v.parse().unwrap_or(f64::NAN)
+        };
+        assert!(!s.contains("NaN") && !s.contains("inf"), "{s}");
+        (attr("width"), attr("height"))
+    }
+
+    #[test]
+    fn one_stop_or_one_place_is_a_picture() {
+        for xy in [vec![[5.0, 7.0]], vec![[5.0, 7.0]; 3], vec![[0.0, 0.0], [5e-324, 0.0]], vec![]] {
+            let s = tour(&xy, true, "one");
+            let (w, h) = finite_picture(&s);
+            assert!(w >= MIN_SIDE && h >= MIN_SIDE, "{w} x {h}: {s}");
+            assert_eq!(s.matches("<circle").count(), xy.len(), "{s}");
+        }
+        // Stops on one line: a wide picture, as tall as the smallest side.
+        let (w, h) = finite_picture(&tour(&[[0.0, 1.0], [10.0, 1.0]], false, "line"));
+        assert_eq!((w, h), (SIZE, MIN_SIDE));
     }
 
     #[test]

@@ -683,3 +683,381 @@ fn svg_draws_the_round_trip() {
     let o = run(&["solve", "--format", "svg", "--ndjson", "-"], Some(b"{}\n"));
     assert!(!o.status.success() && stderr(&o).contains("svg"), "{}", stderr(&o));
 }
+
+/// Reads `child`'s stdout on a thread, a line at a time, into a channel.
+fn stdout_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    let stdout = child.stdout.take().expect("stdout piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits up to `limit` for `child` to end; kills it (and returns `None`) if it has not.
+fn wait_within(child: &mut std::process::Child, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < limit {
+        if let Some(status) = child.try_wait().expect("waiting for route-optim") {
+            return Some(status);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// Every subcommand whose standard output is already closed (as after
+/// `| head -1`) ends quietly with status 0: no panic, no "Broken pipe".
+#[test]
+fn closed_stdout_ends_every_subcommand_quietly() {
+    let ndjson = format!("{}\n", std::fs::read_to_string(SEED_REQUEST).unwrap().replace('\n', " "));
+    let cases: [(&[&str], Option<&[u8]>); 6] = [
+        (&["info"], None),
+        (&["gen", "--n", "5", "--count", "3"], None),
+        (&["solve", SEED_REQUEST], None),
+        (&["solve", "--ndjson", "-"], Some(ndjson.as_bytes())),
+        (&["bench", "tsplib", TSPLIB_DIR, "--time-limit", "0.01", "--only", "burma14,ulysses22"], None),
+        (&["bench", "batch", "--stops", "5", "--count", "4", "--reference", "2"], None),
+    ];
+    for (args, stdin) in cases {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let mut child = Command::new(BIN)
+            .args(args)
+            .current_dir(ROOT)
+            .env_remove("ROUTE_OPTIM_BACKEND")
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(bytes) = stdin {
+            child.stdin.take().unwrap().write_all(bytes).unwrap();
+        }
+        let o = child.wait_with_output().unwrap();
+        let err = stderr(&o);
+        assert!(o.status.success(), "{args:?} on a closed stdout: {} {err}", o.status);
+        assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{args:?}: {err}");
+    }
+}
+
+/// A producer that has sent a line and part of the next gets the answer to
+/// the complete line without finishing the partial one.
+#[test]
+fn ndjson_answers_complete_lines_before_a_partial_one() {
+    let mut child = ndjson_child(&[]);
+    let mut stdin = child.stdin.take().unwrap();
+    let rx = stdout_lines(&mut child);
+    let coords = seed_coords();
+    let second = serde_json::json!({ "id": "second", "coordinates": coords }).to_string();
+    let (head, tail) = second.split_at(second.len() / 2);
+    writeln!(stdin, "{}", serde_json::json!({ "id": "first", "coordinates": coords })).unwrap();
+    write!(stdin, "{head}").unwrap();
+    stdin.flush().unwrap();
+    let first = rx.recv_timeout(std::time::Duration::from_secs(20));
+    if first.is_err() {
+        let _ = child.kill();
+    }
+    let first = json(&first.expect("the complete line waited for the partial one"));
+    assert_eq!(first["id"], "first");
+    check_prediction(&first, None, &coords, true);
+    writeln!(stdin, "{tail}").unwrap();
+    drop(stdin);
+    let second = json(&rx.recv_timeout(std::time::Duration::from_secs(20)).expect("no answer to the second line"));
+    assert_eq!(second["id"], "second");
+    check_prediction(&second, None, &coords, true);
+    assert!(child.wait().unwrap().success());
+}
+
+/// Standard input that fails mid-stream (a TCP connection reset): every
+/// line read before is answered, then the run fails with status 2 and says
+/// where.
+#[test]
+fn ndjson_read_error_answers_every_line_read_first() {
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (mut server, _) = listener.accept().unwrap();
+    // Bytes left unread on the server's side make its close a reset (RST),
+    // which the reader of `client` sees as an error, not as the end.
+    (&client).write_all(b"unread").unwrap();
+    let mut child = Command::new(BIN)
+        .args(["solve", "--ndjson", "-"])
+        .env_remove("ROUTE_OPTIM_BACKEND")
+        .stdin(Stdio::from(std::os::fd::OwnedFd::from(client)))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let rx = stdout_lines(&mut child);
+    let coords = seed_coords();
+    for id in 0..3 {
+        writeln!(server, "{}", serde_json::json!({ "id": id, "coordinates": coords })).unwrap();
+    }
+    // Blank lines count as lines read, and a line cut off by the failure is not one.
+    write!(server, "\n{{\"id\": 3, \"coordinates\": [[1, ").unwrap();
+    server.flush().unwrap();
+    for id in 0..3 {
+        let line = rx.recv_timeout(std::time::Duration::from_secs(20));
+        if line.is_err() {
+            let _ = child.kill();
+        }
+        let v = json(&line.unwrap_or_else(|_| panic!("no answer to line {id} before the failure")));
+        assert_eq!(v["id"], id);
+        check_prediction(&v, None, &coords, true);
+    }
+    drop(server);
+    let status = wait_within(&mut child, std::time::Duration::from_secs(20)).expect("still running after the reset");
+    assert_eq!(status.code(), Some(2));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("cannot read standard input after line 4"), "{err}");
+    assert!(rx.recv_timeout(std::time::Duration::from_secs(5)).is_err(), "an output for the cut-off line");
+}
+
+/// Ctrl-C while `solve` waits on an open producer ends it at once; a line
+/// sent after that is not answered.
+#[test]
+fn ctrl_c_while_waiting_for_input_stops_reading() {
+    let mut child = ndjson_child(&[]);
+    let mut stdin = child.stdin.take().unwrap();
+    let rx = stdout_lines(&mut child);
+    let coords = seed_coords();
+    writeln!(stdin, "{}", serde_json::json!({ "id": "before", "coordinates": coords })).unwrap();
+    stdin.flush().unwrap();
+    let line = rx.recv_timeout(std::time::Duration::from_secs(20)).expect("no answer while the input is open");
+    assert_eq!(json(&line)["id"], "before");
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // Ignored if the process has ended already (a broken pipe).
+    let _ = writeln!(stdin, "{}", serde_json::json!({ "id": "after", "coordinates": coords }));
+    let _ = stdin.flush();
+    let status = wait_within(&mut child, std::time::Duration::from_secs(10));
+    let status = status.expect("still waiting on input 10 s after Ctrl-C");
+    assert!(status.success(), "{status}");
+    drop(stdin);
+    let rest: Vec<String> = rx.iter().collect();
+    assert!(rest.is_empty(), "answered after Ctrl-C: {rest:?}");
+}
+
+/// A 1 GiB NDJSON line is answered with a `too_large` error record without
+/// being held in memory, and the next line is still answered.
+#[cfg(target_os = "linux")]
+#[test]
+fn ndjson_over_long_line_is_too_large_and_never_held() {
+    let mut child = ndjson_child(&[]);
+    let mut stdin = child.stdin.take().unwrap();
+    let rx = stdout_lines(&mut child);
+    let block = vec![b'7'; 1 << 20];
+    for _ in 0..1024 {
+        stdin.write_all(&block).unwrap();
+    }
+    let coords = seed_coords();
+    writeln!(stdin, "\n{}", serde_json::json!({ "id": "next", "coordinates": coords })).unwrap();
+    stdin.flush().unwrap();
+    let mut outs = Vec::new();
+    for _ in 0..2 {
+        let line = rx.recv_timeout(std::time::Duration::from_secs(60));
+        if line.is_err() {
+            let _ = child.kill();
+        }
+        outs.push(json(&line.expect("no answer")));
+    }
+    // The peak resident memory so far, while the process still waits on input.
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let peak_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    assert_eq!(outs[0]["error"]["code"], "too_large", "{}", outs[0]);
+    let message = outs[0]["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("request: line 1 ") && message.contains("268435456 bytes"), "{message}");
+    assert_eq!(outs[1]["id"], "next");
+    check_prediction(&outs[1], None, &coords, true);
+    assert!(peak_kib < 600 << 10, "peak {} MiB for a line cut off at 256 MiB", peak_kib >> 10);
+}
+
+/// What a terminal shows on each line of `transcript`: `\r` goes back to the
+/// line's start, `ESC [2K` clears the line, `ESC [K` the rest of it, other
+/// escape sequences draw nothing.
+fn visible_lines(transcript: &str) -> Vec<String> {
+    transcript
+        .split('\n')
+        .map(|raw| {
+            let (mut line, mut col) = (Vec::<char>::new(), 0usize);
+            let mut chars = raw.chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\r' => col = 0,
+                    '\u{1b}' => {
+                        let mut seq = String::new();
+                        if chars.peek() == Some(&'[') {
+                            chars.next();
+                            while let Some(&d) = chars.peek() {
+                                chars.next();
+                                seq.push(d);
+                                if d.is_ascii_alphabetic() {
+                                    break;
+                                }
+                            }
+                        }
+                        match seq.as_str() {
+                            "2K" => line.clear(),
+                            "K" | "0K" => line.truncate(col),
+                            _ => {}
+                        }
+                    }
+                    c => {
+                        if col < line.len() {
+                            line[col] = c;
+                        } else {
+                            line.resize(col, ' ');
+                            line.push(c);
+                        }
+                        col += 1;
+                    }
+                }
+            }
+            line.into_iter().collect::<String>().trim_end().to_string()
+        })
+        .collect()
+}
+
+/// Runs `command` (shell) on a pseudo-terminal with `script`, returning
+/// what the terminal was sent.
+fn on_terminal(command: &str) -> String {
+    let o = Command::new("script")
+        .args(["-qec", command, "/dev/null"])
+        .current_dir(ROOT)
+        .env("TERM", "xterm")
+        .env_remove("ROUTE_OPTIM_BACKEND")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running script (util-linux)");
+    assert!(o.status.success(), "{command}: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// On a terminal the progress bar never shares a line with the output, and
+/// its time left is the limit less the time used.
+#[test]
+fn progress_bar_keeps_terminal_output_clean() {
+    let line = |id: u32| format!("{{\"id\": {id}, \"coordinates\": [[1, 2], [2, 3], [3, 1]]}}");
+    // A slow producer: the bar shows after a second, between the answers.
+    let producer = format!("(echo '{}'; sleep 1.6; echo '{}'; sleep 1; echo '{}')", line(1), line(2), line(3));
+    let transcript = on_terminal(&format!("{producer} | {BIN} solve --ndjson -"));
+    let visible = visible_lines(&transcript);
+    let outputs: Vec<&String> = visible.iter().filter(|l| l.contains("UUID")).collect();
+    assert_eq!(outputs.len(), 3, "{transcript:?}");
+    for (k, l) in outputs.iter().enumerate() {
+        assert!(l.starts_with("{\"UUID\""), "output {k} shares its line with the bar: {l:?}\n{transcript:?}");
+        assert_eq!(json(l)["id"], k + 1);
+    }
+    assert!(transcript.contains("solving") || transcript.contains("records"), "no bar drawn: {transcript:?}");
+
+    // One 3-second search: each frame's time used and time left add up to it.
+    let tsp = format!("{TSPLIB_DIR}berlin52.tsp");
+    let transcript = on_terminal(&format!("{BIN} solve {tsp} --time-limit 3 > /dev/null"));
+    let mut frames = 0;
+    for frame in transcript.split(['\r', '\n']).filter(|f| f.contains(" left")) {
+        // "⠁    2s [=====>      ] length 7542.0, 1.3s left"
+        let text = frame.replace("\u{1b}[2K", "");
+        let text = text.trim_end();
+        let elapsed = text.split(" [").next().and_then(|t| t.split_whitespace().last()).unwrap_or("");
+        let left = text.rsplit(", ").next().and_then(|t| t.strip_suffix(" left")).unwrap_or("");
+        let secs = |t: &str| t.strip_suffix('s').and_then(|n| n.parse::<f64>().ok());
+        let (Some(e), Some(l)) = (secs(elapsed), secs(left)) else { panic!("unreadable frame {frame:?}") };
+        assert!((1.5..=4.5).contains(&(e + l)), "{e} s used + {l} s left in a 3 s search: {frame:?}");
+        frames += 1;
+    }
+    assert!(frames > 0, "no frame with the time left: {transcript:?}");
+}
+
+/// `--format geojson` refuses planar requests record by record: GeoJSON is
+/// [lon, lat].
+#[test]
+fn geojson_refuses_planar_requests() {
+    let input = concat!(
+        "{\"id\": \"plane\", \"coordinates\": [[0, 0], [3, 4], [6, 0]], \"options\": {\"metric\": \"euclidean\"}}\n",
+        "{\"id\": \"earth\", \"coordinates\": [[41.8781, -87.6298], [40.73061, -73.935242]]}\n",
+    );
+    let text = ok(&["solve", "--ndjson", "--format", "geojson", "-"], Some(input.as_bytes()));
+    let outs: Vec<Value> = text.lines().map(json).collect();
+    assert_eq!(outs.len(), 2, "{text}");
+    assert_eq!(outs[0]["id"], "plane");
+    assert_eq!(outs[0]["error"]["code"], "invalid_request");
+    let message = outs[0]["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("options.metric: euclidean") && message.contains("geojson"), "{message}");
+    assert_eq!(outs[1]["type"], "FeatureCollection");
+    // One document, and an array.
+    let one = json(&ok(&["solve", "--format", "geojson", "-"], Some(input.lines().next().unwrap().as_bytes())));
+    assert_eq!(one["error"]["code"], "invalid_request", "{one}");
+    let array = format!("[{}]", input.trim_end().replace('\n', ","));
+    let both = json(&ok(&["solve", "--format", "geojson", "-"], Some(array.as_bytes())));
+    assert_eq!(both[0]["error"]["code"], "invalid_request", "{both}");
+    assert_eq!(both[1]["type"], "FeatureCollection", "{both}");
+}
+
+/// `--format svg` of one stop, or of stops all at one place, is a picture
+/// with finite dimensions.
+#[test]
+fn svg_of_one_stop_or_one_place_is_a_picture() {
+    let number = |svg: &str, name: &str| -> f64 {
+        let v = svg.split(&format!(" {name}=\"")).nth(1).and_then(|r| r.split('"').next()).unwrap_or("");
+        v.parse().unwrap_or(f64::NAN)
+    };
+    for body in [
+        r#"{"coordinates": [[41.8781, -87.6298]]}"#,
+        r#"{"coordinates": [[41.8781, -87.6298], [41.8781, -87.6298], [41.8781, -87.6298]]}"#,
+        r#"{"coordinates": [[5, 5], [5, 5]], "options": {"metric": "euclidean"}}"#,
+    ] {
+        let svg = ok(&["solve", "--format", "svg", "-"], Some(body.as_bytes()));
+        assert!(svg.starts_with("<svg") && !svg.contains("NaN") && !svg.contains("inf"), "{body}: {svg}");
+        let (w, h) = (number(&svg, "width"), number(&svg, "height"));
+        assert!(w.is_finite() && h.is_finite() && w >= 20.0 && h >= 20.0, "{body}: {w} x {h}");
+        let circles = svg.matches("<circle").count();
+        assert_eq!(circles, json(body)["coordinates"].as_array().unwrap().len(), "{svg}");
+    }
+}
+
+/// `.TSP`, `.NDJSON` and `.JsonL` are recognised like their lower-case names.
+#[test]
+fn extensions_match_in_any_case() {
+    let berlin = std::fs::read(format!("{TSPLIB_DIR}berlin52.tsp")).unwrap();
+    let tsp = TempFile::new("B52.TSP", &berlin);
+    let out = json(&ok(&["solve", "--time-limit", "0.05", tsp.path()], None));
+    assert_eq!((out["name"].as_str(), out["n"].as_u64()), (Some("berlin52"), Some(52)), "{out}");
+    for name in ["r.NDJSON", "r.JsonL"] {
+        let file = TempFile::new(name, NDJSON.as_bytes());
+        check_ndjson_output(&ok(&["solve", file.path()], None));
+    }
+}
+
+/// `bench tsplib` names a listed instance it cannot read, and an `--only`
+/// name that is not listed, instead of leaving them out.
+#[test]
+fn bench_tsplib_names_missing_instances() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(format!("{TSPLIB_DIR}burma14.tsp"), dir.path().join("burma14.tsp")).unwrap();
+    std::fs::write(dir.path().join("solutions"), "burma14 : 3323\nghost7 : 100\n").unwrap();
+    let d = dir.path().to_str().unwrap();
+    let o = run(&["bench", "tsplib", d, "--time-limit", "0.01"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("ghost7") && stderr(&o).contains("ghost7.tsp"), "{}", stderr(&o));
+    let o = run(&["bench", "tsplib", d, "--time-limit", "0.01", "--only", "burma14,nosuch"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nosuch"), "{}", stderr(&o));
+    let table = ok(&["bench", "tsplib", d, "--time-limit", "0.01", "--only", "burma14"], None);
+    assert!(table.lines().any(|l| l.starts_with("burma14 ")), "{table}");
+}

@@ -2,12 +2,15 @@
 //! `route-optim bench batch`: a batch of random small round trips, end to
 //! end through `solve_batch` on the chosen backend, against long CPU runs.
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use route_optim::metric::Metric;
 use route_optim::solver::{Backend, Budget, Engine, Problem};
 use route_optim::tsplib;
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+const WRITING: &str = "writing the output";
 
 #[derive(clap::Subcommand)]
 pub enum BenchCommand {
@@ -94,12 +97,15 @@ fn batch_suite(a: BatchArgs) -> anyhow::Result<()> {
     let solutions = engine.solve_batch(&problems, &budget);
     let wall = t.elapsed().as_secs_f64();
     let backends: std::collections::BTreeSet<&str> = solutions.iter().map(|s| s.backend).collect();
-    println!(
+    let out = &mut super::Stdout::plain();
+    writeln!(
+        out,
         "{} requests x {} stops: {wall:.3} s end to end ({:.0} requests/s) on {backends:?}",
         a.count,
         a.stops,
         a.count as f64 / wall
-    );
+    )
+    .context(WRITING)?;
     let r = a.reference.min(a.count);
     if r > 0 {
         let long = Budget { kicks: Some(a.reference_kicks), ..Budget::default() };
@@ -108,12 +114,14 @@ fn batch_suite(a: BatchArgs) -> anyhow::Result<()> {
             solutions.iter().zip(&best).map(|(s, b)| 100.0 * (s.length - b.length.min(s.length)) / b.length).collect();
         let mean = gaps.iter().sum::<f64>() / r as f64;
         let at_best = gaps.iter().filter(|&&g| g < 1e-6).count();
-        println!(
+        writeln!(
+            out,
             "gap to {} CPU kicks on the first {r}: mean {mean:.4}%, max {:.3}%, at the best known {:.1}%",
             a.reference_kicks,
             gaps.iter().cloned().fold(0.0, f64::max),
             100.0 * at_best as f64 / r as f64
-        );
+        )
+        .context(WRITING)?;
     }
     Ok(())
 }
@@ -123,25 +131,35 @@ fn tsplib_suite(a: TsplibArgs) -> anyhow::Result<()> {
     let sol_path = a.dir.join("solutions");
     let text = std::fs::read_to_string(&sol_path).with_context(|| format!("cannot read {}", sol_path.display()))?;
     let optima = tsplib::parse_solutions(&text);
+    // A name asked for but not listed would otherwise leave just the header.
+    if let Some(name) = a.only.iter().find(|name| !optima.contains_key(*name)) {
+        bail!("--only {name}: no instance {name} in {}", sol_path.display());
+    }
     let mut instances = Vec::new();
     for (name, opt) in &optima {
         if !a.only.is_empty() && !a.only.contains(name) {
             continue;
         }
+        // A listed instance that cannot be read is an error, not a row
+        // silently missing from the table.
         let path = a.dir.join(format!("{name}.tsp"));
-        let Ok(text) = std::fs::read_to_string(&path) else { continue };
-        let inst = tsplib::parse(&text).with_context(|| format!("{}", path.display()))?;
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!("instance {name} (listed in {}): cannot read {}", sol_path.display(), path.display())
+        })?;
+        let inst = tsplib::parse(&text).with_context(|| format!("instance {name}: {}", path.display()))?;
         if a.max_n.is_none_or(|m| inst.points.len() <= m) {
             instances.push((name.clone(), *opt, inst));
         }
     }
     instances.sort_by_key(|(name, _, i)| (i.points.len(), name.clone()));
     let budget = Budget { time_limit: Some(a.time_limit), seed: a.seed, ..Budget::default() };
+    let out = &mut super::Stdout::plain();
     if a.csv {
-        println!("instance,n,optimum,length,gap_pct,wall_s");
+        writeln!(out, "instance,n,optimum,length,gap_pct,wall_s")
     } else {
-        println!("{:<10} {:>6} {:>11} {:>11} {:>8} {:>7}", "instance", "n", "optimum", "length", "gap %", "wall s");
+        writeln!(out, "{:<10} {:>6} {:>11} {:>11} {:>8} {:>7}", "instance", "n", "optimum", "length", "gap %", "wall s")
     }
+    .context(WRITING)?;
     let mut gaps = Vec::new();
     for (name, opt, inst) in instances {
         let n = inst.points.len();
@@ -151,14 +169,16 @@ fn tsplib_suite(a: TsplibArgs) -> anyhow::Result<()> {
         let gap = 100.0 * (sol.length - opt) / opt;
         gaps.push(gap);
         if a.csv {
-            println!("{name},{n},{opt},{},{gap:.4},{wall:.3}", sol.length);
+            writeln!(out, "{name},{n},{opt},{},{gap:.4},{wall:.3}", sol.length)
         } else {
-            println!("{name:<10} {n:>6} {opt:>11} {:>11} {gap:>8.3} {wall:>7.2}", sol.length);
+            writeln!(out, "{name:<10} {n:>6} {opt:>11} {:>11} {gap:>8.3} {wall:>7.2}", sol.length)
         }
+        .context(WRITING)?;
     }
     if !gaps.is_empty() && !a.csv {
         let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
-        println!("mean gap over {} instances: {mean:.3}% ({})", gaps.len(), engine.backend().name());
+        writeln!(out, "mean gap over {} instances: {mean:.3}% ({})", gaps.len(), engine.backend().name())
+            .context(WRITING)?;
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `route-optim gen`: random requests, for benchmarks and for trying the tool.
 
-use anyhow::ensure;
-use std::io::{self, BufWriter, Write};
+use anyhow::{ensure, Context};
+use std::io::{BufWriter, Write};
 
 #[derive(clap::Args)]
 pub struct GenArgs {
@@ -71,7 +71,7 @@ pub fn run(a: GenArgs) -> anyhow::Result<()> {
         "--bbox: expected LAT_MIN,LON_MIN,LAT_MAX,LON_MAX with each minimum below its maximum"
     );
     let mut rng = fastrand::Rng::with_seed(a.seed);
-    let mut out = BufWriter::new(io::stdout().lock());
+    let mut out = BufWriter::new(super::Stdout::plain());
     let (dlat, dlon) = (lat1 - lat0, lon1 - lon0);
     for k in 0..a.count {
         let centres: Vec<[f64; 2]> = if a.clustered {
@@ -94,11 +94,11 @@ pub fn run(a: GenArgs) -> anyhow::Result<()> {
             })
             .collect();
         let options = a.plane.map(|_| Options { metric: "euclidean" });
-        serde_json::to_writer(&mut out, &Generated { id: k.to_string(), coordinates: &coords, options })?;
-        writeln!(out)?;
+        serde_json::to_writer(&mut out, &Generated { id: k.to_string(), coordinates: &coords, options })
+            .context("writing the output")?;
+        writeln!(out).context("writing the output")?;
     }
-    out.flush()?;
-    Ok(())
+    out.flush().context("writing the output")
 }
 
 /// Two independent standard normal numbers (Box–Muller).

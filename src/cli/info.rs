@@ -1,16 +1,21 @@
 //! `route-optim info`: what this machine offers the engine.
 
+use anyhow::Context;
 use route_optim::gpu;
 use route_optim::solver::{Backend, DESCENT_MIN_N, GPU_MIN_BATCH};
+use std::io::Write;
 
 pub fn run() -> anyhow::Result<()> {
     let choice = Backend::from_env().map_err(anyhow::Error::msg)?;
-    println!("cpu: {} on {} threads", Backend::Simd.name(), rayon::current_num_threads());
+    let out = &mut super::Stdout::plain();
+    writeln!(out, "cpu: {} on {} threads", Backend::Simd.name(), rayon::current_num_threads())
+        .context("writing the output")?;
     let found = gpu::find_adapter().and_then(gpu::Gpu::new);
     match &found {
-        Ok(g) => println!("{g}"),
-        Err(e) => println!("gpu: none ({e})"),
+        Ok(g) => writeln!(out, "{g}"),
+        Err(e) => writeln!(out, "gpu: none ({e})"),
     }
+    .context("writing the output")?;
     let solve = match (choice, &found) {
         (Some(Backend::Gpu), Ok(g)) => g.name().to_string(),
         (Some(Backend::Gpu), Err(_)) => "none: backend gpu was asked for and there is no adapter".into(),
@@ -29,6 +34,5 @@ pub fn run() -> anyhow::Result<()> {
         }
         (None, Err(_)) => Backend::Simd.name().into(),
     };
-    println!("solve backend: {solve}");
-    Ok(())
+    writeln!(out, "solve backend: {solve}").context("writing the output")
 }

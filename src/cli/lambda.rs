@@ -7,6 +7,7 @@ use aws_lambda_events::event::kinesis::KinesisEvent;
 use lambda_runtime::{service_fn, LambdaEvent};
 use route_optim::kinesis::Writer;
 use route_optim::lambda::{emf_line, handle, State};
+use std::io::Write;
 
 pub fn run() -> anyhow::Result<()> {
     let engine = super::engine(None)?;
@@ -25,7 +26,11 @@ pub fn run() -> anyhow::Result<()> {
         let state = &state;
         lambda_runtime::run(service_fn(move |event: LambdaEvent<KinesisEvent>| async move {
             let (response, metrics) = handle(event.payload, event.context.deadline(), state).await;
-            println!("{}", emf_line(&state.function_name, &metrics));
+            // The metrics line is lost if stdout is gone; the invocation is not.
+            let line = emf_line(&state.function_name, &metrics);
+            if let Err(e) = writeln!(std::io::stdout().lock(), "{line}") {
+                tracing::warn!(error = %e, "cannot write the metrics line to stdout");
+            }
             Ok::<_, lambda_runtime::Error>(response)
         }))
         .await

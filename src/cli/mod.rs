@@ -9,7 +9,69 @@ pub mod solve;
 pub mod worker;
 
 use anyhow::Context;
+use progress::Bar;
 use route_optim::solver::{Backend, Engine};
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Set once a write to standard output has failed with a broken pipe.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Whether standard output was closed by its reader (`| head -1`): `main`
+/// then ends quietly with status 0, as ripgrep does, since nobody wants
+/// the rest of the output.
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::Relaxed)
+}
+
+/// Standard output, checked: every subcommand writes its results through
+/// this (never `println!`, which panics on a closed pipe). A broken pipe is
+/// returned as the error it is and remembered for [`stdout_closed`]. With a
+/// progress bar on the same terminal, the bar is hidden for each write, so
+/// output lines never mix with it. Line-buffered like `println!`; wrap it in
+/// a `BufWriter` for bulk output.
+pub struct Stdout {
+    inner: io::Stdout,
+    bar: Option<Arc<Bar>>,
+}
+
+impl Stdout {
+    /// Plain standard output.
+    pub fn plain() -> Stdout {
+        Stdout { inner: io::stdout(), bar: None }
+    }
+
+    /// Standard output that hides `bar` while it writes, when standard
+    /// output is a terminal (where the bar is drawn too).
+    pub fn with_bar(bar: &Arc<Bar>) -> Stdout {
+        let inner = io::stdout();
+        let bar = io::IsTerminal::is_terminal(&inner).then(|| Arc::clone(bar));
+        Stdout { inner, bar }
+    }
+
+    fn checked<T>(&mut self, op: impl FnOnce(&mut io::Stdout) -> io::Result<T>) -> io::Result<T> {
+        let inner = &mut self.inner;
+        let result = match &self.bar {
+            Some(bar) => bar.suspend(|| op(inner)),
+            None => op(inner),
+        };
+        if result.as_ref().is_err_and(|e| e.kind() == io::ErrorKind::BrokenPipe) {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        }
+        result
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.checked(|out| out.write(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.checked(|out| out.flush())
+    }
+}
 
 /// The engine for this process, its backend chosen once from the flag or
 /// `ROUTE_OPTIM_BACKEND` (automatic when neither: the GPU when an adapter

@@ -15,8 +15,11 @@ enum Kind {
     /// No report yet: a large instance is still being built (the greedy
     /// tour and the first local search of 10^6 points take seconds).
     Working,
-    /// One long solve: time used of the limit, and the tour length.
+    /// One long solve with a time limit: time used of the limit, the tour
+    /// length and the time left.
     Solve,
+    /// One long solve without a time limit (`--iterations`): the tour length.
+    Search,
     /// A stream: records answered so far.
     Records,
 }
@@ -54,11 +57,17 @@ impl Bar {
             Some((_, k)) if *k == kind => {}
             Some((_, k)) if *k != Kind::Working || kind == Kind::Working => return,
             _ => {
-                let bar = shown.take().map_or_else(ProgressBar::new_spinner, |(bar, _)| bar);
+                // Its clock starts with the run, not when it first shows.
+                let bar = shown
+                    .take()
+                    .map_or_else(|| ProgressBar::new_spinner().with_elapsed(self.t0.elapsed()), |(bar, _)| bar);
+                // The time left and the rate are computed here, not by
+                // indicatif's estimator: the bar first shows a second into
+                // the run, and its position would jump from 0 to there.
                 let template = match kind {
                     Kind::Working => "{spinner} {elapsed:>4} solving",
-                    Kind::Solve => "{spinner} {elapsed:>4} [{bar:30}] {msg}, {eta} left",
-                    Kind::Records => "{spinner} {elapsed:>4} {pos} records ({per_sec})",
+                    Kind::Solve => "{spinner} {elapsed:>4} [{bar:30}] {msg}",
+                    Kind::Search | Kind::Records => "{spinner} {elapsed:>4} {msg}",
                 };
                 bar.set_style(ProgressStyle::with_template(template).expect("static template").progress_chars("=> "));
                 if kind == Kind::Working {
@@ -79,20 +88,36 @@ impl Bar {
             if p.elapsed < SHOW_AFTER {
                 return;
             }
-            me.show(Kind::Solve, |bar| {
-                bar.set_message(format!("length {:.1}", p.length));
-                bar.set_length(p.limit.map_or(0, |l| l.as_millis() as u64));
-                bar.set_position(p.elapsed.as_millis() as u64);
-            });
+            match p.limit {
+                Some(limit) => me.show(Kind::Solve, |bar| {
+                    let left = limit.saturating_sub(p.elapsed).as_secs_f64();
+                    bar.set_message(format!("length {:.1}, {left:.1}s left", p.length));
+                    bar.set_length(limit.as_millis().max(1) as u64);
+                    bar.set_position(p.elapsed.as_millis() as u64);
+                }),
+                None => me.show(Kind::Search, |bar| bar.set_message(format!("length {:.1}", p.length))),
+            }
         })
     }
 
     /// Records answered so far in a stream.
     pub fn records(&self, done: u64) {
-        if self.t0.elapsed() < SHOW_AFTER {
+        let secs = self.t0.elapsed().as_secs_f64();
+        if secs < SHOW_AFTER.as_secs_f64() {
             return;
         }
-        self.show(Kind::Records, |bar| bar.set_position(done));
+        self.show(Kind::Records, |bar| bar.set_message(format!("{done} records ({:.0}/s)", done as f64 / secs)));
+    }
+
+    /// Runs `f` (a write to the terminal) with the bar hidden, then draws
+    /// the bar again, so that output and bar never share a line.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        // Held throughout, so that the bar cannot first appear mid-write.
+        let guard = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
+        match &guard.0 {
+            Some((bar, _)) => bar.suspend(f),
+            None => f(),
+        }
     }
 
     /// Clears the bar; nothing is shown after this.

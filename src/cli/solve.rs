@@ -2,20 +2,23 @@
 //! (streamed: a chunk of lines at a time, never the whole input), or TSPLIB.
 
 use super::progress::Bar;
+use super::Stdout;
 use anyhow::{bail, Context};
 use rayon::prelude::*;
 use route_optim::batch::{self, Record};
-use route_optim::output::{millis, Output};
-use route_optim::request;
+use route_optim::output::{millis, ErrorBody, ErrorRecord, Output};
+use route_optim::request::{self, Rejected, RequestError};
 use route_optim::solver::{Budget, Engine, Problem};
 use route_optim::svg;
 use route_optim::tsplib;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +28,13 @@ const SVG_ONE: &str = "--format svg draws one request or one TSPLIB file, not a 
 const CHUNK_LINES: usize = 2048;
 /// NDJSON bytes read before a chunk is solved, at most (bounds memory).
 const CHUNK_BYTES: usize = 16 << 20;
+/// Longest NDJSON line (bytes, the newline not counted): room for a request
+/// at the 2,000,000-point limit at 134 bytes a point, names included. A
+/// longer line is skipped as it is read, never held whole, and answered
+/// with a `too_large` error record.
+pub const MAX_LINE_BYTES: usize = 256 << 20;
+/// How often a wait for input looks for Ctrl-C.
+const POLL: Duration = Duration::from_millis(50);
 
 #[derive(clap::Args)]
 pub struct SolveArgs {
@@ -73,11 +83,14 @@ pub fn run(args: SolveArgs) -> anyhow::Result<()> {
     // further input is solved. A second Ctrl-C quits at once.
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&cancel);
+    let shown = Arc::clone(&bar);
     ctrlc::set_handler(move || {
         if flag.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
-        eprintln!("route-optim: interrupted; writing the best tours found so far (Ctrl-C again to quit)");
+        shown.suspend(|| {
+            eprintln!("route-optim: interrupted; writing the best tours found so far (Ctrl-C again to quit)")
+        });
     })
     .context("installing the Ctrl-C handler")?;
     let budget = Budget {
@@ -90,32 +103,53 @@ pub fn run(args: SolveArgs) -> anyhow::Result<()> {
     };
     let stdin = args.input == "-";
     let name = if stdin { "standard input".to_string() } else { args.input.clone() };
-    let ext = Path::new(&args.input).extension().and_then(|e| e.to_str()).unwrap_or("");
-    let input: Box<dyn Read> = if stdin {
-        Box::new(io::stdin().lock())
+    // `B52.TSP` is a TSPLIB file as much as `b52.tsp` is.
+    let ext = Path::new(&args.input).extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    // Standard input, a FIFO or a device: a read may wait on a producer.
+    let (input, stream): (Box<dyn Read + Send>, bool) = if stdin {
+        (Box::new(io::stdin()), true)
     } else {
-        Box::new(File::open(&args.input).with_context(|| format!("cannot read {name}"))?)
+        let file = File::open(&args.input).with_context(|| format!("cannot read {name}"))?;
+        let regular = file.metadata().is_ok_and(|m| m.is_file());
+        (Box::new(file), !regular)
     };
-    let out = &mut BufWriter::new(io::stdout().lock());
-    let result = match ext {
+    let ndjson = args.ndjson || matches!(ext.as_str(), "ndjson" | "jsonl");
+    if args.format == Format::Svg && ndjson && ext != "tsp" {
+        bail!(SVG_ONE);
+    }
+    let out = &mut BufWriter::new(Stdout::with_bar(&bar));
+    let result = match ext.as_str() {
         "tsp" => solve_tsplib(&engine, &budget, input, &name, args.format, out),
-        "ndjson" | "jsonl" if args.format == Format::Svg => bail!(SVG_ONE),
-        _ if args.ndjson && args.format == Format::Svg => bail!(SVG_ONE),
-        "ndjson" | "jsonl" => {
-            solve_ndjson(&engine, &budget, NdjsonLines::new(input, &name, stdin), args.format, out, &bar)
-        }
-        _ if args.ndjson => {
-            solve_ndjson(&engine, &budget, NdjsonLines::new(input, &name, stdin), args.format, out, &bar)
+        _ if ndjson => {
+            let lines = Incoming::spawn(input, name.clone(), stream, budget.cancel.clone());
+            solve_ndjson(&engine, &budget, lines, args.format, out, &bar)
         }
         _ => solve_document(&engine, &budget, input, &name, args.format, out),
     };
+    // The output goes out before the bar is cleared: a write hides the bar
+    // while it lasts, and nothing can draw it once cleared.
+    let flushed = result.and_then(|()| out.flush().context("writing the output"));
     bar.finish();
-    result?;
-    out.flush().context("writing the output")
+    flushed
 }
 
-fn record(bytes: &[u8]) -> Record {
-    Record { parsed: request::parse(bytes), uuid: uuid::Uuid::new_v4().to_string(), source: None }
+/// A record from one request's bytes. GeoJSON is `[lon, lat]`, so a planar
+/// (euclidean) request cannot be written as GeoJSON: it gets an error
+/// record naming the option instead of a map with x and y as lon and lat.
+fn record(bytes: &[u8], format: Format) -> Record {
+    let parsed = request::parse(bytes).and_then(|r| {
+        let metric = r.problem.metric;
+        if format == Format::Geojson && !metric.is_geographic() {
+            let reason = format!(
+                "{} points are planar [x, y]; --format geojson writes [lat, lon] points as [lon, lat]",
+                metric.name()
+            );
+            let error = RequestError::Invalid { field: "options.metric".into(), reason };
+            return Err(Rejected { id: r.id, error });
+        }
+        Ok(r)
+    });
+    Record { parsed, uuid: uuid::Uuid::new_v4().to_string(), source: None }
 }
 
 /// One output as compact JSON text.
@@ -148,7 +182,7 @@ fn geojson(output: &Output) -> Value {
 fn solve_document(
     engine: &Engine,
     budget: &Budget,
-    mut input: Box<dyn Read>,
+    mut input: Box<dyn Read + Send>,
     name: &str,
     format: Format,
     out: &mut impl Write,
@@ -161,7 +195,7 @@ fn solve_document(
         if is_array {
             bail!(SVG_ONE);
         }
-        let rec = record(bytes);
+        let rec = record(bytes, format);
         let geographic = rec.parsed.as_ref().map_or(true, |r| r.problem.metric.is_geographic());
         return match batch::answer(engine, budget, vec![rec]).remove(0) {
             Output::Prediction(p) => {
@@ -180,10 +214,10 @@ fn solve_document(
     let outputs = if is_array {
         let items: Vec<&RawValue> =
             serde_json::from_slice(bytes).with_context(|| format!("{name} is not a JSON array of requests"))?;
-        let records = items.into_par_iter().map(|raw| record(raw.get().as_bytes())).collect();
+        let records = items.into_par_iter().map(|raw| record(raw.get().as_bytes(), format)).collect();
         batch::answer(engine, budget, records)
     } else {
-        batch::answer(engine, budget, vec![record(bytes)])
+        batch::answer(engine, budget, vec![record(bytes, format)])
     };
     // JSON is written straight from the outputs: a million-stop prediction
     // never becomes a JSON tree. GeoJSON is built as one (see `to_geojson`).
@@ -198,101 +232,311 @@ fn solve_document(
 }
 
 /// NDJSON: a request a line in, an output a line out, in order; blank lines
-/// are skipped. Lines are solved a chunk at a time, in parallel; while the
-/// pool solves one chunk, this thread writes the chunk before and reads the
-/// next, so neither core waits on input or output. From standard input a
-/// chunk is what has arrived, and what is solved is written before waiting
-/// for more: a slow producer gets each answer as soon as it is solved, not
-/// once a chunk has filled. After Ctrl-C nothing more is read, and every
-/// line read is still answered, with the best tour found so far.
+/// are skipped. Lines are read on their own thread ([`Incoming`]) and solved
+/// a chunk at a time, in parallel; while the pool solves one chunk, this
+/// thread writes the chunk before and takes the next, so neither core waits
+/// on input or output. From a stream a chunk is what has arrived, and what
+/// is solved is written before waiting for more: a slow producer gets each
+/// answer as soon as it is solved. After Ctrl-C no more lines are taken,
+/// and every line taken is still answered, with the best tour found so far.
+/// If the input fails, every line before the failure is answered first.
 fn solve_ndjson(
     engine: &Engine,
     budget: &Budget,
-    mut input: NdjsonLines,
+    mut input: Incoming,
     format: Format,
     out: &mut impl Write,
     bar: &Bar,
 ) -> anyhow::Result<()> {
-    let interrupted = || budget.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed));
-    let (mut lines, mut eof) = input.chunk()?;
+    // A file is taken a full chunk at a time; a stream, what has arrived.
+    let (first, more) = if input.stream { (Wait::First, Wait::No) } else { (Wait::Full, Wait::Full) };
+    let mut lines = Vec::new();
+    input.fill(&mut lines, first);
     let (mut written, mut done) = (Vec::<String>::new(), 0u64);
     while !lines.is_empty() {
-        let last = eof || interrupted();
         let (text, next) = std::thread::scope(|s| {
-            let solving = s.spawn(|| {
-                let records: Vec<Record> = lines.par_iter().map(|l| record(l)).collect();
-                let outputs = batch::answer(engine, budget, records);
-                outputs.par_iter().map(|o| render(o, format)).collect::<Vec<String>>()
-            });
-            let next = write_lines(out, &written).and_then(|()| {
+            let solving = s.spawn(|| answer_lines(engine, budget, &lines, format));
+            let next = write_lines(out, &written).map(|()| {
                 bar.records(done);
-                if last || !input.ready() {
-                    Ok((Vec::new(), last))
-                } else {
-                    input.chunk()
-                }
+                let mut next = Vec::new();
+                input.fill(&mut next, more);
+                next
             });
             (solving.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), next)
         });
         done += lines.len() as u64;
         written = text;
-        (lines, eof) = next?;
-        if lines.is_empty() && !eof && !interrupted() {
+        lines = next?;
+        if lines.is_empty() {
             // Nothing came while the pool solved: hand out what is solved
             // before waiting for more.
             write_lines(out, &written)?;
             written.clear();
             bar.records(done);
-            (lines, eof) = input.chunk()?;
+            input.fill(&mut lines, first);
+        } else if input.stream {
+            // What came while the last writes went out.
+            input.fill(&mut lines, Wait::No);
         }
     }
     write_lines(out, &written)?;
     bar.records(done);
-    Ok(())
+    input.finish()
 }
 
-/// The NDJSON input, read a chunk at a time.
-struct NdjsonLines<'a> {
-    reader: BufReader<Box<dyn Read>>,
-    name: &'a str,
-    line_no: usize,
-    /// Standard input: a read may wait on the producer, so a chunk stops
-    /// where the buffered input does.
+/// One chunk's outputs, rendered, in input order.
+fn answer_lines(engine: &Engine, budget: &Budget, lines: &[Line], format: Format) -> Vec<String> {
+    let records: Vec<Record> = lines
+        .par_iter()
+        .filter_map(|l| match l {
+            Line::Text(bytes) => Some(record(bytes, format)),
+            Line::TooLong { .. } => None,
+        })
+        .collect();
+    let mut solved = batch::answer(engine, budget, records).into_iter();
+    let outputs: Vec<Output> = lines
+        .iter()
+        .map(|l| match l {
+            Line::Text(_) => solved.next().unwrap_or_else(|| {
+                error_record("internal_error", "solver failed: no output returned for this line".into())
+            }),
+            Line::TooLong { line_no } => error_record(
+                "too_large",
+                format!("request: line {line_no} is longer than {MAX_LINE_BYTES} bytes, the limit of an NDJSON line"),
+            ),
+        })
+        .collect();
+    outputs.par_iter().map(|o| render(o, format)).collect()
+}
+
+/// An error record for a line that never became a request.
+fn error_record(code: &'static str, message: String) -> Output {
+    Output::Error(ErrorRecord {
+        uuid: uuid::Uuid::new_v4().to_string(),
+        id: None,
+        error: ErrorBody { code, message },
+        source: None,
+    })
+}
+
+/// One non-blank NDJSON line.
+enum Line {
+    Text(Vec<u8>),
+    /// Over [`MAX_LINE_BYTES`]: skipped as it was read.
+    TooLong {
+        line_no: usize,
+    },
+}
+
+impl Line {
+    fn bytes(&self) -> usize {
+        match self {
+            Line::Text(t) => t.len(),
+            Line::TooLong { .. } => 0,
+        }
+    }
+}
+
+/// What the reading thread sends.
+enum Msg {
+    /// Lines in input order; from a stream, never held back by a line that
+    /// has not fully arrived.
+    Lines(Vec<Line>),
+    /// Reading failed after the lines sent before this.
+    Failed(anyhow::Error),
+}
+
+/// How long [`Incoming::fill`] may wait for lines.
+#[derive(Clone, Copy)]
+enum Wait {
+    /// Not at all: what has arrived.
+    No,
+    /// Until a line comes (then what has arrived), the input ends, or Ctrl-C.
+    First,
+    /// Until the chunk is full, the input ends, or Ctrl-C.
+    Full,
+}
+
+/// The NDJSON input: a thread reads it and sends batches of lines over a
+/// bounded channel, so that this side can wait for lines and for Ctrl-C at
+/// once, and a read error cannot take the lines read before it.
+struct Incoming {
+    rx: Receiver<Msg>,
+    /// Lines received beyond a chunk's limits, first in the next chunk.
+    pending: VecDeque<Line>,
+    /// Standard input, a FIFO or a device: a read may wait on a producer.
     stream: bool,
+    cancel: Option<Arc<AtomicBool>>,
+    /// The input has ended (the reading thread is gone).
+    ended: bool,
+    /// Why reading failed, reported once every line before it is answered.
+    failed: Option<anyhow::Error>,
 }
 
-impl NdjsonLines<'_> {
-    fn new(input: Box<dyn Read>, name: &str, stream: bool) -> NdjsonLines<'_> {
-        NdjsonLines { reader: BufReader::with_capacity(1 << 20, input), name, line_no: 0, stream }
+impl Incoming {
+    fn spawn(input: Box<dyn Read + Send>, name: String, stream: bool, cancel: Option<Arc<AtomicBool>>) -> Incoming {
+        // Two batches in flight at most: with the chunk being solved and the
+        // one being taken, memory stays a few chunks.
+        let (tx, rx) = mpsc::sync_channel(1);
+        std::thread::spawn(move || read_lines(input, &name, stream, &tx));
+        Incoming { rx, pending: VecDeque::new(), stream, cancel, ended: false, failed: None }
     }
 
-    /// Whether the next chunk can be read without waiting on a producer.
-    fn ready(&self) -> bool {
-        !self.stream || !self.reader.buffer().is_empty()
+    fn cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
     }
 
-    /// The next chunk of non-blank lines (at most [`CHUNK_LINES`], or
-    /// [`CHUNK_BYTES`] in all; from a stream, what is buffered once a line
-    /// has come), and whether the input has ended.
-    fn chunk(&mut self) -> anyhow::Result<(Vec<Vec<u8>>, bool)> {
-        let (mut lines, mut bytes) = (Vec::new(), 0usize);
-        while lines.len() < CHUNK_LINES && bytes < CHUNK_BYTES && (lines.is_empty() || self.ready()) {
-            let mut line = Vec::new();
-            let n = self
-                .reader
-                .read_until(b'\n', &mut line)
-                .with_context(|| format!("cannot read {} after line {}", self.name, self.line_no))?;
-            if n == 0 {
-                return Ok((lines, true));
+    /// Adds lines to `chunk`, up to [`CHUNK_LINES`] or [`CHUNK_BYTES`],
+    /// waiting as `wait` allows. After Ctrl-C it takes nothing more.
+    fn fill(&mut self, chunk: &mut Vec<Line>, wait: Wait) {
+        let mut bytes: usize = chunk.iter().map(Line::bytes).sum();
+        loop {
+            if self.cancelled() {
+                return;
             }
-            self.line_no += 1;
-            if !line.iter().all(u8::is_ascii_whitespace) {
-                bytes += line.len();
-                lines.push(line);
+            while chunk.len() < CHUNK_LINES && bytes < CHUNK_BYTES {
+                let Some(line) = self.pending.pop_front() else { break };
+                bytes += line.bytes();
+                chunk.push(line);
+            }
+            if chunk.len() >= CHUNK_LINES || bytes >= CHUNK_BYTES || self.ended || self.failed.is_some() {
+                return;
+            }
+            let block = match wait {
+                Wait::No => false,
+                Wait::First => chunk.is_empty(),
+                Wait::Full => true,
+            };
+            match self.receive(block) {
+                Some(lines) => self.pending.extend(lines),
+                None => return,
             }
         }
-        Ok((lines, false))
     }
+
+    /// The next batch; `None` when there is none without waiting (unless
+    /// `block`), at the end, after a failure, or on Ctrl-C while waiting.
+    fn receive(&mut self, block: bool) -> Option<Vec<Line>> {
+        let msg = if block {
+            loop {
+                if self.cancelled() {
+                    return None;
+                }
+                match self.rx.recv_timeout(POLL) {
+                    Ok(msg) => break msg,
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => {
+                        self.ended = true;
+                        return None;
+                    }
+                }
+            }
+        } else {
+            match self.rx.try_recv() {
+                Ok(msg) => msg,
+                Err(TryRecvError::Empty) => return None,
+                Err(TryRecvError::Disconnected) => {
+                    self.ended = true;
+                    return None;
+                }
+            }
+        };
+        match msg {
+            Msg::Lines(lines) => Some(lines),
+            Msg::Failed(e) => {
+                self.failed = Some(e);
+                None
+            }
+        }
+    }
+
+    /// The read error, if reading failed.
+    fn finish(self) -> anyhow::Result<()> {
+        self.failed.map_or(Ok(()), Err)
+    }
+}
+
+/// The reading thread: sends the non-blank lines of `input` in batches (at
+/// most a chunk each), and a failure as the last message. From a stream, a
+/// batch goes out before any read that may wait, so a line that has not
+/// fully arrived never holds back the lines before it. A line longer than
+/// [`MAX_LINE_BYTES`] is dropped as it is read. Ends when the input does, or
+/// when nobody takes batches any more.
+fn read_lines(input: Box<dyn Read + Send>, name: &str, stream: bool, tx: &SyncSender<Msg>) {
+    let mut reader = BufReader::with_capacity(1 << 20, input);
+    let (mut batch, mut bytes) = (Vec::new(), 0usize);
+    // The line being read, its number, and whether it is too long (its bytes
+    // are dropped) and, then, blank so far.
+    let (mut line, mut line_no, mut too_long, mut blank) = (Vec::new(), 0usize, false, true);
+    loop {
+        let full = batch.len() >= CHUNK_LINES || bytes >= CHUNK_BYTES;
+        if !batch.is_empty() && (full || stream && reader.buffer().is_empty()) {
+            bytes = 0;
+            if tx.send(Msg::Lines(std::mem::take(&mut batch))).is_err() {
+                return;
+            }
+        }
+        let buf = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let e = anyhow::Error::new(e).context(format!("cannot read {name} after line {line_no}"));
+                if !batch.is_empty() && tx.send(Msg::Lines(batch)).is_err() {
+                    return;
+                }
+                let _ = tx.send(Msg::Failed(e));
+                return;
+            }
+        };
+        let at_end = buf.is_empty();
+        let (take, complete) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), at_end),
+        };
+        let part = &buf[..take];
+        if !too_long && line.len() + part.len() - usize::from(complete && take > 0) > MAX_LINE_BYTES {
+            too_long = true;
+            blank = line.iter().all(u8::is_ascii_whitespace);
+            line = Vec::new();
+        }
+        if too_long {
+            blank = blank && part.iter().all(u8::is_ascii_whitespace);
+        } else {
+            append(&mut line, part);
+        }
+        reader.consume(take);
+        if complete && (take > 0 || !line.is_empty() || too_long) {
+            line_no += 1;
+            if too_long {
+                if !blank {
+                    batch.push(Line::TooLong { line_no });
+                }
+            } else if !line.iter().all(u8::is_ascii_whitespace) {
+                bytes += line.len();
+                batch.push(Line::Text(std::mem::take(&mut line)));
+            }
+            line.clear();
+            (too_long, blank) = (false, true);
+        }
+        if at_end {
+            if !batch.is_empty() {
+                let _ = tx.send(Msg::Lines(batch));
+            }
+            return;
+        }
+    }
+}
+
+/// Appends to a line. Past the first megabyte the line gets room for the
+/// longest line at once: only the pages written are memory, and no
+/// doubling leaves a trail of freed copies (a line cut off at the limit
+/// then costs the limit, not twice it).
+fn append(line: &mut Vec<u8>, part: &[u8]) {
+    let need = line.len() + part.len();
+    if need > line.capacity() && need > 1 << 20 {
+        line.reserve_exact((MAX_LINE_BYTES + 1).max(need) - line.len());
+    }
+    line.extend_from_slice(part);
 }
 
 /// Writes a chunk's outputs and flushes them, so that a reader of the
@@ -307,7 +551,7 @@ fn write_lines(out: &mut impl Write, text: &[String]) -> anyhow::Result<()> {
 fn solve_tsplib(
     engine: &Engine,
     budget: &Budget,
-    mut input: Box<dyn Read>,
+    mut input: Box<dyn Read + Send>,
     name: &str,
     format: Format,
     out: &mut impl Write,

@@ -103,6 +103,9 @@ pub struct SmallTour {
 /// A 2-opt move `(i, j, gain)`: see [`crate::solver::reference::best_2opt_move`].
 pub type Move = (usize, usize, f32);
 
+/// An instance's centred points, padded neighbour lists and centre.
+type Packed = (Vec<[f32; 4]>, Vec<u32>, [f32; 3]);
+
 /// The device-side copy of a chunk of instances; the instance table, which
 /// changes from slice to slice, is bound per dispatch.
 struct Uploaded {
@@ -246,7 +249,7 @@ impl Gpu {
         // Points centred per instance, then f32 (short distances keep their
         // precision; the shader adds the centre back for the arc of points
         // more than 90° apart); neighbours and tours as u32.
-        let per: Vec<(Vec<[f32; 4]>, Vec<u32>, [f32; 3])> = chunk
+        let per: Vec<Packed> = chunk
             .par_iter()
             .map(|inst| {
                 let v: Vec<[f64; 3]> = inst.points.iter().map(|&p| metric.embed(p)).collect();
