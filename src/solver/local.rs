@@ -16,8 +16,8 @@ use std::collections::VecDeque;
 
 /// Gains below this share of the start tour's mean edge are noise, never
 /// applied. Relative, so that a tour's moves do not depend on the unit of
-/// its coordinates (1e-7 km was once absolute: points a metre apart, or
-/// euclidean data scaled by 1e-6, stopped short of a local optimum).
+/// its coordinates: an absolute 1e-7 stopped short of a local optimum on
+/// points a metre apart, or on euclidean data scaled by 1e-6.
 const EPS_REL: f64 = 1e-9;
 /// Longest segment Or-opt moves.
 const OR_MAX: usize = 3;
@@ -396,6 +396,7 @@ mod tests {
     use super::*;
     use crate::matrix::DistMatrix;
     use crate::metric::Metric;
+    use crate::solver::WithDummy;
 
     /// Every 2-opt move the first level of `try_3opt` looks for: added edge
     /// (t2, t3) with t3 among t2's candidates and shorter than the removed
@@ -525,7 +526,7 @@ mod tests {
             // n nodes: n - 1 points and the dummy, at distance 0 from all.
             let pts: Vec<[f64; 2]> = (0..n - 1).map(|_| [rng.f64(), rng.f64()]).collect();
             let m = DistMatrix::scalar(Metric::Euclidean, &pts);
-            let d = WithDummy(&m);
+            let d = WithDummy { inner: &m };
             let dummy = (n - 1) as u32;
             let ends = [0, (n - 2) as u32];
             let nb = Neighbors::from_matrix(&m, 10.min(n - 2)).with_dummy(&ends);
@@ -535,21 +536,6 @@ mod tests {
                 for e in ends {
                     assert!(s.tour.next(dummy) == e || s.tour.prev(dummy) == e, "n={n}: pinned edge to {e} cut");
                 }
-            }
-        }
-    }
-
-    struct WithDummy<'a>(&'a DistMatrix);
-
-    impl Dist for WithDummy<'_> {
-        fn n(&self) -> usize {
-            self.0.n() + 1
-        }
-        fn d(&self, i: usize, j: usize) -> f64 {
-            if i == self.0.n() || j == self.0.n() {
-                0.0
-            } else {
-                self.0.d(i, j)
             }
         }
     }

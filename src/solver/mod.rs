@@ -105,8 +105,8 @@ impl Dist for PointDist<'_> {
 
 /// `inner` plus one node, index `inner.n()`, at distance 0 from everything:
 /// a tour through it is an open path through the others.
-struct WithDummy<'a, D> {
-    inner: &'a D,
+pub(crate) struct WithDummy<'a, D> {
+    pub(crate) inner: &'a D,
 }
 
 impl<D: Dist> Dist for WithDummy<'_, D> {
