@@ -236,7 +236,7 @@ mod tests {
         let mut pts: Vec<[f64; 2]> = (0..32).map(|_| [rng.f64() * 160.0 - 80.0, rng.f64() * 360.0 - 180.0]).collect();
         let antipodes: Vec<[f64; 2]> = pts
             .iter()
-            .map(|p| [-p[0] + rng.f64() * 0.2 - 0.1, (p[1] + 180.0 + rng.f64() * 0.2 - 0.1).rem_euclid(360.0) - 180.0])
+            .map(|p| [-p[0] + rng.f64() * 0.2 - 0.1, (p[1] + 360.0 + rng.f64() * 0.2 - 0.1).rem_euclid(360.0) - 180.0])
             .collect();
         pts.extend(antipodes);
         assert_close(&DistMatrix::simd(Metric::Haversine, &pts), &DistMatrix::scalar(Metric::Haversine, &pts), 1e-6);
