@@ -98,9 +98,17 @@ pub fn parse(text: &str) -> Result<Instance, TsplibError> {
         let (Some(xv), Some(yv)) = (num(x), num(y)) else {
             return Err(err(no, format!("coordinates {x:?} {y:?} are not finite numbers")));
         };
-        // GEO reads degrees and minutes through trigonometry: any finite
-        // value gives a finite distance. The planar metrics do not.
-        if metric != Tsplib::Geo && (xv.abs() > MAX_PLANAR || yv.abs() > MAX_PLANAR) {
+        if metric == Tsplib::Geo {
+            // GEO is `DDD.MM` latitude then longitude. Longitude may run
+            // either -180..180 or 0..360; anything further is not a place, and
+            // its trigonometry would lose every digit.
+            if xv.abs() > 90.0 {
+                return Err(err(no, format!("GEO latitude {x} is outside ±90")));
+            }
+            if yv.abs() > 360.0 {
+                return Err(err(no, format!("GEO longitude {y} is outside ±360")));
+            }
+        } else if xv.abs() > MAX_PLANAR || yv.abs() > MAX_PLANAR {
             return Err(err(no, format!("coordinates {x} {y} are outside ±{MAX_PLANAR:e}, the planar range")));
         }
         let slot = id
@@ -157,8 +165,11 @@ mod tests {
         assert_eq!(e.to_string(), "line 2: DIMENSION 0: an instance needs at least one node");
         let e = parse("DIMENSION: 2\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 0 0\n2 1e200 0\n").unwrap_err();
         assert_eq!(e.to_string(), "line 5: coordinates 1e200 0 are outside ±1e9, the planar range");
-        // GEO's degrees-and-minutes values stay finite through its trigonometry.
-        let geo = parse("DIMENSION: 2\nEDGE_WEIGHT_TYPE: GEO\nNODE_COORD_SECTION\n1 0 0\n2 1e200 0\n").unwrap();
-        assert_eq!(geo.points[1], [1e200, 0.0]);
+        let geo =
+            |node: &str| parse(&format!("DIMENSION: 2\nEDGE_WEIGHT_TYPE: GEO\nNODE_COORD_SECTION\n1 0 0\n{node}\n"));
+        assert_eq!(geo("2 90.00 -360").unwrap().points[1], [90.0, -360.0]);
+        assert_eq!(geo("2 -90.01 0").unwrap_err().to_string(), "line 5: GEO latitude -90.01 is outside ±90");
+        assert_eq!(geo("2 1e200 0").unwrap_err().to_string(), "line 5: GEO latitude 1e200 is outside ±90");
+        assert_eq!(geo("2 10 360.5").unwrap_err().to_string(), "line 5: GEO longitude 360.5 is outside ±360");
     }
 }
