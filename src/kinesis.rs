@@ -8,8 +8,8 @@
 //! that retrying cannot fix (no such stream, access denied) end at once.
 
 use crate::batch::Record;
-use crate::output::{ErrorBody, ErrorRecord, Output, Source};
-use crate::request;
+use crate::output::{ErrorBody, ErrorRecord, Output, Prediction, Source};
+use crate::request::{self, Rejected, Request, RequestError};
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sdk_kinesis::Client;
@@ -29,13 +29,33 @@ pub fn output_uuid(event_source_arn: &str, sequence_number: &str) -> String {
     uuid::Uuid::new_v5(&UUID_NAMESPACE, format!("{event_source_arn}/{sequence_number}").as_bytes()).to_string()
 }
 
-/// A record read from a stream, decoded, with its output's identity.
+/// A record read from a stream, decoded, with its output's identity. A
+/// request whose prediction cannot fit one output record is refused here,
+/// before any time is spent solving it.
 pub fn record(data: &[u8], stream_arn: &str, shard_id: String, sequence_number: String) -> Record {
-    Record {
-        parsed: request::parse(data),
-        uuid: output_uuid(stream_arn, &sequence_number),
-        source: Some(Source { shard_id, sequence_number }),
+    let uuid = output_uuid(stream_arn, &sequence_number);
+    let source = Some(Source { shard_id, sequence_number });
+    let parsed = request::parse(data).and_then(|req| fits(req, &uuid, &source, data.len()));
+    Record { parsed, uuid, source }
+}
+
+/// A prediction takes at most about eight bytes for each byte of its request
+/// (`[0,0]` comes back as `[0.0,0.0]` with an index, a name and a leg):
+/// requests below this size always fit and are not measured.
+const FITS_BELOW: usize = MAX_RECORD_BYTES / 16;
+
+/// `req`, or a `too_large` rejection when even its shortest possible
+/// prediction ([`Prediction::floor`]) is over the record limit.
+fn fits(req: Request, uuid: &str, source: &Option<Source>, request_bytes: usize) -> Result<Request, Rejected> {
+    if request_bytes < FITS_BELOW {
+        return Ok(req);
     }
+    let Ok(floor) = Prediction::floor(uuid.to_string(), &req, source.clone()) else { return Ok(req) };
+    let bytes = serde_json::to_vec(&Output::Prediction(floor)).map_or(0, |d| d.len());
+    if bytes + uuid.len() <= MAX_RECORD_BYTES {
+        return Ok(req);
+    }
+    Err(Rejected { id: req.id, error: RequestError::PredictionTooLarge { bytes, max: MAX_RECORD_BYTES } })
 }
 
 /// One record to write.
@@ -282,14 +302,90 @@ mod tests {
         assert_eq!(v["source"], serde_json::json!({"shard_id": "shardId-000000000001", "sequence_number": "77"}));
         assert!(v["solver"]["backend"].is_string() && v["solver"].get("ms").is_none(), "{}", v["solver"]);
 
-        // The first name appears twice in a round trip's route.
-        let big = answer(request(&"x".repeat(MAX_RECORD_BYTES / 2)));
+        // The first name appears twice in a round trip's route. A name that
+        // leaves the shortest prediction 10 bytes under the limit passes the
+        // check before solving; the legs' digits then take it over.
+        let floor = |name: &str| {
+            let r = record(request(name).as_bytes(), arn, "shardId-000000000001".into(), "77".into());
+            let p = Prediction::floor(r.uuid.clone(), &r.parsed.expect("fits"), r.source).unwrap();
+            serde_json::to_vec(&Output::Prediction(p)).unwrap().len() + r.uuid.len()
+        };
+        let name = "x".repeat((MAX_RECORD_BYTES - 10 - floor("")) / 2);
+        assert!(floor(&name) <= MAX_RECORD_BYTES);
+        let big = answer(request(&name));
         assert!(big.data.len() < 1000, "{}", big.data.len());
         assert_eq!(big.partition_key, output_uuid(arn, "77"));
         let v: serde_json::Value = serde_json::from_slice(&big.data).unwrap();
         assert_eq!(v["error"]["code"], "too_large");
+        assert!(v["error"]["message"].as_str().unwrap().starts_with("prediction: 1048"), "{}", v["error"]);
         assert_eq!((&v["UUID"], &v["id"]), (&serde_json::json!(output_uuid(arn, "77")), &serde_json::json!("r")));
         assert_eq!(v["source"]["sequence_number"], "77");
+    }
+
+    /// Requests of `n` points with integer coordinates, with names or not.
+    fn requests(rng: &mut fastrand::Rng, n: usize, names: bool, options: &str) -> String {
+        let coords: Vec<String> = (0..n).map(|_| format!("[{},{}]", rng.i32(-9..9), rng.i32(-9..9))).collect();
+        let names = if names {
+            let l: Vec<String> = (0..n).map(|i| format!("\"s{}\"", "x".repeat(i % 7))).collect();
+            format!(r#""locations": [{}], "#, l.join(","))
+        } else {
+            String::new()
+        };
+        format!(r#"{{"id": 5, {names}"coordinates": [{}], "options": {{{options}}}}}"#, coords.join(","))
+    }
+
+    /// What the shortest possible prediction of a request measures is never
+    /// more than the one the stream gets, and no prediction is as much as
+    /// 16 times its request (so records under `FITS_BELOW` are not measured).
+    #[test]
+    fn the_floor_bounds_the_prediction() {
+        use crate::solver::{Backend, Budget, Engine};
+        let (engine, budget) = (Engine::new(Backend::Simd), Budget { kicks: Some(0), ..Budget::default() });
+        let mut rng = fastrand::Rng::with_seed(3);
+        for options in ["", r#""round_trip": false"#, r#""start": 3, "round_trip": false, "end": 1"#, r#""start": 2"#] {
+            for n in [4, 30, 700] {
+                for names in [false, true] {
+                    let body = requests(&mut rng, n, names, options);
+                    let parsed = request::parse(body.as_bytes()).expect("a valid request");
+                    let floor = Prediction::floor("u".into(), &parsed, None).expect("a floor");
+                    let floor = serde_json::to_vec(&Output::Prediction(floor)).unwrap().len();
+                    let r = Record { parsed: Ok(parsed), uuid: "u".into(), source: None };
+                    let out = encode(crate::batch::answer(&engine, &budget, vec![r]).remove(0));
+                    assert!(!out.data.starts_with(br#"{"UUID":"u","error""#));
+                    assert!(floor <= out.data.len(), "{options} n={n}: floor {floor} > {}", out.data.len());
+                    assert!(
+                        out.data.len() < 16 * body.len(),
+                        "{options} n={n}: {} from {}",
+                        out.data.len(),
+                        body.len()
+                    );
+                }
+            }
+        }
+    }
+
+    /// A request under the record limit whose prediction cannot be is
+    /// refused as it is decoded, never solved, with its identity.
+    #[test]
+    fn a_prediction_that_cannot_fit_is_refused_before_solving() {
+        let arn = "arn:aws:kinesis:us-east-1:000000000000:stream/requests";
+        let body = requests(&mut fastrand::Rng::with_seed(4), 60_000, true, "");
+        assert!(body.len() < MAX_RECORD_BYTES, "{}", body.len());
+        let r = record(body.as_bytes(), arn, "shardId-000000000002".into(), "9".into());
+        let Err(rejected) = &r.parsed else { panic!("a request with a prediction over 1 MiB was accepted") };
+        assert_eq!(rejected.error.code(), "too_large");
+        let message = rejected.error.to_string();
+        assert!(message.starts_with("prediction: at least ") && message.contains("Kinesis record limit"), "{message}");
+        let out = encode(Output::Error(ErrorRecord::new(r.uuid.clone(), rejected, r.source.clone())));
+        let v: serde_json::Value = serde_json::from_slice(&out.data).unwrap();
+        assert_eq!(
+            (&v["UUID"], &v["id"], &v["error"]["code"]),
+            (&serde_json::json!(r.uuid), &serde_json::json!(5), &serde_json::json!("too_large"))
+        );
+        assert_eq!(v["source"]["sequence_number"], "9");
+        // Half as many points fit, and are solved.
+        let half = requests(&mut fastrand::Rng::with_seed(4), 30_000, true, "");
+        assert!(record(half.as_bytes(), arn, "s".into(), "10".into()).parsed.is_ok());
     }
 
     #[test]

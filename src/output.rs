@@ -79,6 +79,28 @@ impl Prediction {
         })
     }
 
+    /// The shortest prediction any solution of `req` can give: the same
+    /// names, indices and coordinates in some order, but every leg and the
+    /// distance 0, no backend name, proved optimal, and one leg fewer than a
+    /// round trip has. Its size bounds the real one's from below.
+    pub fn floor(uuid: String, req: &Request, source: Option<Source>) -> Result<Prediction, String> {
+        let n = req.problem.points.len();
+        let start = req.problem.start;
+        let sol = Solution {
+            // A round trip closes with its start's name, as the real one does.
+            order: (start..n).chain(0..start).collect(),
+            length: 0.0,
+            legs: vec![0.0; n.saturating_sub(1)],
+            optimal: true,
+            backend: "",
+            elapsed: std::time::Duration::ZERO,
+            kicks: 0,
+        };
+        let mut p = Prediction::new(uuid, req, &sol, source)?;
+        p.solver.ms = None;
+        Ok(p)
+    }
+
     /// How many stops the route visits: `order` without a round trip's
     /// return to its start.
     pub fn stops(&self) -> usize {

@@ -87,6 +87,9 @@ pub enum RequestError {
     Invalid { field: String, reason: String },
     #[error("coordinates: {n} points exceed the limit of {max}")]
     TooLarge { n: usize, max: usize },
+    /// Found before solving, from the shortest prediction the request can give.
+    #[error("prediction: at least {bytes} bytes exceed the Kinesis record limit of {max} bytes")]
+    PredictionTooLarge { bytes: usize, max: usize },
 }
 
 impl RequestError {
@@ -99,7 +102,7 @@ impl RequestError {
         match self {
             RequestError::InvalidJson(_) => "invalid_json",
             RequestError::Invalid { .. } => "invalid_request",
-            RequestError::TooLarge { .. } => "too_large",
+            RequestError::TooLarge { .. } | RequestError::PredictionTooLarge { .. } => "too_large",
         }
     }
 }
