@@ -984,6 +984,24 @@ fn progress_bar_keeps_terminal_output_clean() {
     assert!(frames > 0, "no frame with the time left: {transcript:?}");
 }
 
+/// Log lines (here the solver's debug lines, one per search) are written
+/// with the bar hidden: on a terminal none shares a line with it.
+#[test]
+fn log_lines_never_share_the_bars_line() {
+    let coords: Vec<String> = (0..20).map(|i| format!("[{}, {}]", i % 5, (i * 7) % 13)).collect();
+    let line = format!("{{\"coordinates\": [{}]}}", coords.join(", "));
+    let producer = format!("(echo '{line}'; sleep 1.6; echo '{line}'; sleep 1; echo '{line}')");
+    let transcript =
+        on_terminal(&format!("{producer} | RUST_LOG=route_optim=debug {BIN} solve --ndjson - > /dev/null"));
+    // Two a search: "local search from the start tour", "iterated local search".
+    let logs: Vec<String> = visible_lines(&transcript).into_iter().filter(|l| l.contains("DEBUG")).collect();
+    assert_eq!(logs.len(), 6, "{transcript:?}");
+    for l in &logs {
+        assert!(l.starts_with("20"), "a log line shares the bar's line: {l:?}\n{transcript:?}");
+    }
+    assert!(transcript.contains("records"), "no bar drawn: {transcript:?}");
+}
+
 /// `--format geojson` refuses planar requests record by record: GeoJSON is
 /// [lon, lat].
 #[test]

@@ -88,10 +88,10 @@ pub fn engine(backend: Option<&str>) -> anyhow::Result<Engine> {
 
 /// Logs to stderr, filtered by `RUST_LOG` (else `default`), so that warnings
 /// such as a GPU batch falling back to the CPU reach whoever runs the
-/// command.
+/// command; around the progress bar when one shows.
 pub fn log_to_stderr(default: &str) {
     tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(|| progress::LogWriter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into()))
         .init();

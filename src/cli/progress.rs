@@ -3,10 +3,32 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 use route_optim::solver::Progress;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 const SHOW_AFTER: Duration = Duration::from_secs(1);
+
+/// The bar of the run in progress, which log lines are written around.
+static CURRENT: Mutex<Weak<Bar>> = Mutex::new(Weak::new());
+
+/// Stderr for log lines: with the bar of the run in progress hidden while
+/// each is written, so that a warning never lands on the bar's line.
+pub struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let bar = CURRENT.lock().unwrap_or_else(PoisonError::into_inner).upgrade();
+        match bar {
+            Some(bar) => bar.suspend(|| io::stderr().write(buf)),
+            None => io::stderr().write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::stderr().flush()
+    }
+}
 
 /// What the bar shows. The first report of a solve or of a stream decides
 /// it for the rest of the run; until one comes, a spinner.
@@ -36,6 +58,7 @@ impl Bar {
     pub fn new() -> Arc<Bar> {
         let bar = Arc::new(Bar { t0: Instant::now(), shown: Mutex::new((None, false)) });
         let weak = Arc::downgrade(&bar);
+        *CURRENT.lock().unwrap_or_else(PoisonError::into_inner) = weak.clone();
         std::thread::spawn(move || {
             std::thread::sleep(SHOW_AFTER);
             if let Some(bar) = weak.upgrade() {
