@@ -2,10 +2,9 @@
 //! order: the path every front end (CLI, Lambda, worker) shares.
 
 use crate::output::{ErrorBody, ErrorRecord, Output, Prediction, Source};
-use crate::request::{Rejected, Request};
+use crate::request::{Id, Rejected, Request};
 use crate::solver::{Budget, Engine};
 use rayon::prelude::*;
-use serde_json::Value;
 
 /// A decoded record and the identity of its output.
 pub struct Record {
@@ -59,7 +58,7 @@ pub fn answer(engine: &Engine, budget: &Budget, records: Vec<Record>) -> Vec<Out
         .collect()
 }
 
-fn internal_error(uuid: String, id: Option<Value>, why: &str, source: Option<Source>) -> Output {
+fn internal_error(uuid: String, id: Option<Id>, why: &str, source: Option<Source>) -> Output {
     Output::Error(ErrorRecord {
         uuid,
         id,
@@ -70,5 +69,5 @@ fn internal_error(uuid: String, id: Option<Value>, why: &str, source: Option<Sou
 
 enum Slot {
     Done(Output),
-    Solve { id: Option<Value>, names: Option<Vec<String>>, uuid: String, source: Option<Source> },
+    Solve { id: Option<Id>, names: Option<Vec<String>>, uuid: String, source: Option<Source> },
 }

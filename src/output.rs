@@ -1,10 +1,9 @@
 //! Outputs: a `Prediction` for every solved request, an `ErrorRecord` for
 //! every rejected one. Front ends only choose the UUID and the source.
 
-use crate::request::{Rejected, Request};
+use crate::request::{Id, Rejected, Request};
 use crate::solver::Solution;
 use serde::Serialize;
-use serde_json::{json, Value};
 
 /// Where a record came from (Kinesis shard and sequence number).
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -32,7 +31,7 @@ pub struct Prediction {
     #[serde(rename = "UUID")]
     pub uuid: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<Value>,
+    pub id: Option<Id>,
     /// Names in visiting order, closed back to the start for a round trip.
     pub route: Vec<String>,
     /// 0-based indices into the request, same shape as `route`.
@@ -109,30 +108,71 @@ impl Prediction {
 
     /// A GeoJSON FeatureCollection ([lon, lat]): the route as a LineString and
     /// each stop as a Point with its name and position in the route.
-    pub fn to_geojson(&self) -> Value {
+    pub fn to_geojson(&self) -> GeoJson<'_> {
         let line: Vec<[f64; 2]> = self.coordinates.iter().map(|p| [p[1], p[0]]).collect();
-        let stops = self.stops();
-        // A LineString needs two positions: a one-stop path has none.
-        let mut features: Vec<Value> = (line.len() >= 2)
-            .then(|| {
-                json!({
-                    "type": "Feature",
-                    "geometry": {"type": "LineString", "coordinates": line},
-                    "properties": {"UUID": self.uuid, "id": self.id, "distance_km": self.distance_km,
-                                   "optimal": self.optimal, "backend": self.solver.backend},
-                })
+        let stops: Vec<Feature> = (0..self.stops())
+            .map(|k| Feature {
+                kind: "Feature",
+                geometry: Geometry::Point { coordinates: line[k] },
+                properties: Properties::Stop { name: &self.route[k], index: self.order[k], stop: k },
             })
-            .into_iter()
             .collect();
-        features.extend((0..stops).map(|k| {
-            json!({
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": line[k]},
-                "properties": {"name": self.route[k], "index": self.order[k], "stop": k},
-            })
-        }));
-        json!({"type": "FeatureCollection", "features": features})
+        // A LineString needs two positions: a one-stop path has none.
+        let route = (line.len() >= 2).then(|| Feature {
+            kind: "Feature",
+            geometry: Geometry::LineString { coordinates: line },
+            properties: Properties::Route {
+                uuid: &self.uuid,
+                id: &self.id,
+                distance_km: self.distance_km,
+                optimal: self.optimal,
+                backend: self.solver.backend,
+            },
+        });
+        GeoJson { kind: "FeatureCollection", features: route.into_iter().chain(stops).collect() }
     }
+}
+
+/// A prediction as GeoJSON, written straight from it (no JSON tree, so the
+/// `id` keeps its text).
+#[derive(Serialize)]
+pub struct GeoJson<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    features: Vec<Feature<'a>>,
+}
+
+#[derive(Serialize)]
+struct Feature<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    geometry: Geometry,
+    properties: Properties<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type")]
+enum Geometry {
+    LineString { coordinates: Vec<[f64; 2]> },
+    Point { coordinates: [f64; 2] },
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Properties<'a> {
+    Route {
+        #[serde(rename = "UUID")]
+        uuid: &'a str,
+        id: &'a Option<Id>,
+        distance_km: f64,
+        optimal: bool,
+        backend: &'static str,
+    },
+    Stop {
+        name: &'a str,
+        index: usize,
+        stop: usize,
+    },
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -146,7 +186,7 @@ pub struct ErrorRecord {
     #[serde(rename = "UUID")]
     pub uuid: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<Value>,
+    pub id: Option<Id>,
     pub error: ErrorBody,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
@@ -177,6 +217,19 @@ mod tests {
     use crate::metric::Metric;
     use crate::solver::Problem;
     use std::time::Duration;
+
+    /// A numeric id f64 would round keeps its digits in JSON and in GeoJSON.
+    #[test]
+    fn ids_keep_their_text() {
+        let id = "123456789012345678901234567890";
+        let mut req = request();
+        req.id = Some(serde_json::from_str(id).unwrap());
+        let p = Prediction::new("u".into(), &req, &solution(vec![0, 1, 2]), None).unwrap();
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(json.starts_with(&format!(r#"{{"UUID":"u","id":{id},"route":"#)), "{json}");
+        let geo = serde_json::to_string(&p.to_geojson()).unwrap();
+        assert!(geo.contains(&format!(r#""properties":{{"UUID":"u","id":{id},"distance_km""#)), "{geo}");
+    }
 
     fn request() -> Request {
         let points = vec![[41.8781, -87.6298], [40.7128, -74.006], [34.0522, -118.2437]];

@@ -4,7 +4,8 @@
 
 use crate::metric::Metric;
 use crate::solver::Problem;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -17,6 +18,39 @@ pub const MAX_ID_BYTES: usize = 256;
 /// Largest |x| or |y| for the euclidean metric (keeps distances finite in f32 lanes).
 pub const MAX_PLANAR: f64 = 1e9;
 
+/// A client's `id`, kept as the JSON text it came in: echoed exactly, also a
+/// number that f64 would round (`12345678901234567890123`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Id(Box<RawValue>);
+
+impl Id {
+    /// The id as JSON text.
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+
+    fn is_number(&self) -> bool {
+        self.json().starts_with(|c: char| c == '-' || c.is_ascii_digit())
+    }
+
+    /// A string id's length in bytes, unescaped; `None` for other kinds.
+    fn string_len(&self) -> Option<usize> {
+        self.json().starts_with('"').then(|| serde_json::from_str::<String>(self.json()).map_or(0, |s| s.len()))
+    }
+
+    /// Whether it may be echoed in an error record: a number or a short string.
+    fn echoable(&self) -> bool {
+        self.is_number() || self.string_len().is_some_and(|n| n <= MAX_ID_BYTES)
+    }
+}
+
+impl PartialEq for Id {
+    fn eq(&self, other: &Id) -> bool {
+        self.json() == other.json()
+    }
+}
+
 /// A request exactly as it arrives: types checked by serde, nothing else.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,7 +59,7 @@ pub struct RawRequest {
     pub locations: Option<Vec<String>>,
     pub coordinates: Vec<[f64; 2]>,
     #[serde(default)]
-    pub id: Option<Value>,
+    pub id: Option<Id>,
     #[serde(default, deserialize_with = "object")]
     pub options: Option<RawOptions>,
 }
@@ -63,7 +97,7 @@ pub struct RawOptions {
 /// A validated request: names for the output and the problem to solve.
 #[derive(Clone, Debug)]
 pub struct Request {
-    pub id: Option<Value>,
+    pub id: Option<Id>,
     /// Location names; `None` means "0", "1", ...
     pub names: Option<Vec<String>>,
     pub problem: Problem,
@@ -110,7 +144,7 @@ impl RequestError {
 /// A rejection, with the client's `id` when one could be read.
 #[derive(Debug, Clone)]
 pub struct Rejected {
-    pub id: Option<Value>,
+    pub id: Option<Id>,
     pub error: RequestError,
 }
 
@@ -148,7 +182,7 @@ pub fn parse(bytes: &[u8]) -> Result<Request, Rejected> {
         })
         .and_then(|raw| de.end().map(|_| raw).map_err(|e| RequestError::InvalidJson(located(bytes, &e))))
         .map_err(|error| Rejected { id: id_of(bytes), error })?;
-    let id = raw.id.clone().filter(echoable);
+    let id = raw.id.clone().filter(Id::echoable);
     validate(raw).map_err(|error| Rejected { id, error })
 }
 
@@ -171,11 +205,6 @@ pub fn strip_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }
 
-/// Whether an `id` may be echoed in an error record: a number or a short string.
-fn echoable(id: &Value) -> bool {
-    id.is_number() || id.as_str().is_some_and(|s| s.len() <= MAX_ID_BYTES)
-}
-
 fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -189,21 +218,21 @@ fn kind(v: &Value) -> &'static str {
 
 /// The `id` of a record that failed to parse as a request, if it is a JSON
 /// object with one (read without building a tree of the rest).
-fn id_of(bytes: &[u8]) -> Option<Value> {
+fn id_of(bytes: &[u8]) -> Option<Id> {
     #[derive(Deserialize)]
     struct IdOnly {
-        id: Option<Value>,
+        id: Option<Id>,
     }
-    serde_json::from_slice::<IdOnly>(bytes).ok()?.id.filter(echoable)
+    serde_json::from_slice::<IdOnly>(bytes).ok()?.id.filter(Id::echoable)
 }
 
 /// Checks everything serde's types cannot: ranges, lengths, references.
 pub fn validate(raw: RawRequest) -> Result<Request, RequestError> {
     if let Some(id) = &raw.id {
-        if !(id.is_string() || id.is_number() || id.is_null()) {
+        if !(id.is_number() || id.string_len().is_some()) {
             return Err(RequestError::invalid("id", "must be a string or a number"));
         }
-        if id.as_str().is_some_and(|s| s.len() > MAX_ID_BYTES) {
+        if id.string_len().is_some_and(|n| n > MAX_ID_BYTES) {
             return Err(RequestError::invalid("id", format!("longer than {MAX_ID_BYTES} bytes")));
         }
     }
@@ -299,7 +328,7 @@ pub fn validate(raw: RawRequest) -> Result<Request, RequestError> {
         }
     };
     Ok(Request {
-        id: raw.id.filter(|v| !v.is_null()),
+        id: raw.id,
         names: raw.locations,
         problem: Problem {
             points: raw.coordinates,
@@ -490,9 +519,31 @@ mod tests {
     #[test]
     fn rejection_keeps_the_id() {
         let r = parse(br#"{"id": "abc", "coordinates": [[95, 0]]}"#).unwrap_err();
-        assert_eq!(r.id, Some(Value::from("abc")));
+        assert_eq!(r.id.as_ref().map(Id::json), Some(r#""abc""#));
         let r = parse(br#"{"id": 7, "coordinates": "x"}"#).unwrap_err();
-        assert_eq!(r.id, Some(Value::from(7)));
+        assert_eq!(r.id.as_ref().map(Id::json), Some("7"));
+    }
+
+    /// Ids come back as the text they came in, also numbers that f64 would
+    /// round; only strings and numbers are ids.
+    #[test]
+    fn ids_are_echoed_exactly() {
+        for id in ["12345678901234567890123", "-0.123456789012345678901", "1E400", r#""a\"b""#, r#""\u00e9""#] {
+            let r = parse(format!(r#"{{"id": {id}, "coordinates": [[0, 0]]}}"#).as_bytes()).unwrap();
+            assert_eq!(r.id.as_ref().map(Id::json), Some(id));
+            let r = parse(format!(r#"{{"id": {id}, "coordinates": [[95, 0]]}}"#).as_bytes()).unwrap_err();
+            assert_eq!(r.id.as_ref().map(Id::json), Some(id), "rejected");
+            let r = parse(format!(r#"{{"coordinates": [[0, 0]], "id": {id}, "x": 1}}"#).as_bytes()).unwrap_err();
+            assert_eq!(r.id.as_ref().map(Id::json), Some(id), "rejected before validation");
+        }
+        assert_eq!(parse(br#"{"id": null, "coordinates": [[0, 0]]}"#).unwrap().id, None);
+        for id in ["true", "{}", "[]"] {
+            let (m, _) = message(&format!(r#"{{"id": {id}, "coordinates": [[0, 0]]}}"#));
+            assert_eq!(m, "id: must be a string or a number", "{id}");
+        }
+        // 256 bytes unescaped (128 two-byte characters written as escapes).
+        let id = format!(r#""{}""#, "\\u00e9".repeat(MAX_ID_BYTES / 2));
+        assert!(parse(format!(r#"{{"id": {id}, "coordinates": [[0, 0]]}}"#).as_bytes()).is_ok());
     }
 
     #[test]
@@ -505,6 +556,6 @@ mod tests {
         let p = &r.problem;
         assert_eq!((p.round_trip, p.start, p.end, p.metric, p.seed), (false, 1, Some(2), Metric::Geodesic, Some(9)));
         assert_eq!(p.time_limit, Some(Duration::from_millis(250)));
-        assert_eq!(r.id, Some(Value::from("x")));
+        assert_eq!(r.id.as_ref().map(Id::json), Some(r#""x""#));
     }
 }

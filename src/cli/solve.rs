@@ -6,13 +6,14 @@ use super::Stdout;
 use anyhow::{bail, Context};
 use rayon::prelude::*;
 use route_optim::batch::{self, Record};
-use route_optim::output::{millis, ErrorBody, ErrorRecord, Output};
+use route_optim::output::{millis, ErrorBody, ErrorRecord, GeoJson, Output};
 use route_optim::request::{self, Rejected, RequestError};
 use route_optim::solver::{Budget, Engine, Problem};
 use route_optim::svg;
 use route_optim::tsplib;
+use serde::Serialize;
+use serde_json::json;
 use serde_json::value::RawValue;
-use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
@@ -155,7 +156,7 @@ fn record(bytes: &[u8], format: Format) -> Record {
 /// One output as compact JSON text.
 fn render(output: &Output, format: Format) -> String {
     match format {
-        Format::Geojson => geojson(output).to_string(),
+        Format::Geojson => serde_json::to_string(&geojson(output)).expect("outputs serialize"),
         _ => {
             // About 80 bytes a stop (name, index, coordinates, leg), sized up
             // front: regrowing the buffer was a visible cost at 20 stops.
@@ -171,10 +172,17 @@ fn render(output: &Output, format: Format) -> String {
 }
 
 /// A prediction as GeoJSON; an error record as itself.
-fn geojson(output: &Output) -> Value {
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Geo<'a> {
+    Map(GeoJson<'a>),
+    Error(&'a Output),
+}
+
+fn geojson(output: &Output) -> Geo<'_> {
     match output {
-        Output::Prediction(p) => p.to_geojson(),
-        e => serde_json::to_value(e).expect("outputs serialize"),
+        Output::Prediction(p) => Geo::Map(p.to_geojson()),
+        e => Geo::Error(e),
     }
 }
 
@@ -219,8 +227,8 @@ fn solve_document(
     } else {
         batch::answer(engine, budget, vec![record(bytes, format)])
     };
-    // JSON is written straight from the outputs: a million-stop prediction
-    // never becomes a JSON tree. GeoJSON is built as one (see `to_geojson`).
+    // Written straight from the outputs: a million-stop prediction never
+    // becomes a JSON tree.
     let written = match (format, is_array) {
         (Format::Json, true) => serde_json::to_writer_pretty(&mut *out, &outputs),
         (Format::Json, false) => serde_json::to_writer_pretty(&mut *out, &outputs[0]),
