@@ -161,6 +161,8 @@ async fn four_shards_2000_requests_then_sigterm_checkpoints_the_last_record() {
     }
 }
 
+/// SIGKILL mid-run, then a restart from an earlier checkpoint: every record
+/// is answered, and those answered twice (at least 100) byte for byte alike.
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_mid_run_and_restart_loses_nothing() {
     if services().is_none() {
@@ -177,22 +179,51 @@ async fn sigkill_mid_run_and_restart_loses_nothing() {
 
     let checkpoint = TempCheckpoint::new();
     let mut first = Worker::start(&requests, &predictions, &checkpoint, 40);
-    let t0 = Instant::now();
-    while outputs_by_uuid(&kinesis, &predictions).await.len() < 200 {
-        assert!(t0.elapsed() < Duration::from_secs(60), "no progress before the kill");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let written = |at_least: usize| {
+        let kinesis = &kinesis;
+        let predictions = &predictions;
+        async move {
+            let t0 = Instant::now();
+            loop {
+                let n = outputs_by_uuid(kinesis, predictions).await.len();
+                if n >= at_least {
+                    return n;
+                }
+                assert!(t0.elapsed() < Duration::from_secs(60), "no progress before the kill");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    // A copy of the checkpoint, then 100 outputs more than were written when
+    // it was taken (a checkpoint only ever follows its outputs).
+    written(100).await;
+    let early = std::fs::read(&*checkpoint).ok();
+    let at_copy = written(0).await;
+    written(at_copy + 100).await;
     first.child.kill().unwrap(); // SIGKILL: no chance to checkpoint the batch in flight
     first.child.wait().unwrap();
     drop(first);
+    // Back to the early checkpoint, as a kill between a batch's PutRecords
+    // and its checkpoint would leave it, only wider: those 100 records and
+    // more are answered twice.
+    match early {
+        Some(bytes) => std::fs::write(&*checkpoint, bytes).unwrap(),
+        // None yet when copied: a start from nothing.
+        None => {
+            let _ = std::fs::remove_file(&*checkpoint);
+        }
+    }
 
     let second = Worker::start(&requests, &predictions, &checkpoint, 400);
     let outputs = wait_for(&kinesis, &predictions, &uuids).await;
     assert_eq!(second.terminate().code(), Some(0));
+    let mut twice = 0;
     for u in &uuids {
         let copies = &outputs[u];
         assert!(copies.iter().all(|c| c == &copies[0]), "duplicates have the same UUID and bytes");
+        twice += usize::from(copies.len() > 1);
     }
+    assert!(twice >= 100, "{twice} records answered twice; at least 100 were after the early checkpoint");
 }
 
 #[tokio::test(flavor = "multi_thread")]
