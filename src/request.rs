@@ -19,7 +19,8 @@ pub const MAX_ID_BYTES: usize = 256;
 pub const MAX_PLANAR: f64 = 1e9;
 
 /// A client's `id`, kept as the JSON text it came in: echoed exactly, also a
-/// number that f64 would round (`12345678901234567890123`).
+/// number that f64 would round (`12345678901234567890123`). Only what
+/// [`Id::check`] accepts is ever echoed.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(transparent)]
 pub struct Id(Box<RawValue>);
@@ -30,18 +31,32 @@ impl Id {
         self.0.get()
     }
 
-    fn is_number(&self) -> bool {
-        self.json().starts_with(|c: char| c == '-' || c.is_ascii_digit())
+    /// Why this id cannot be echoed, if it cannot: a string of at most
+    /// `MAX_ID_BYTES` bytes that JSON readers can decode (no lone
+    /// surrogate), or a number of at most `MAX_ID_BYTES` characters within
+    /// f64's range (so that serde_json and JavaScript read it back).
+    fn check(&self) -> Result<(), String> {
+        let text = self.json();
+        if text.starts_with('"') {
+            let s = serde_json::from_str::<String>(text).map_err(|e| format!("not a valid string: {e}"))?;
+            if s.len() > MAX_ID_BYTES {
+                return Err(format!("longer than {MAX_ID_BYTES} bytes"));
+            }
+        } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+            if text.len() > MAX_ID_BYTES {
+                return Err(format!("a number longer than {MAX_ID_BYTES} characters"));
+            }
+            if !text.parse::<f64>().is_ok_and(f64::is_finite) {
+                return Err(format!("{text} is beyond the range of f64; send it as a string"));
+            }
+        } else {
+            return Err("must be a string or a number".into());
+        }
+        Ok(())
     }
 
-    /// A string id's length in bytes, unescaped; `None` for other kinds.
-    fn string_len(&self) -> Option<usize> {
-        self.json().starts_with('"').then(|| serde_json::from_str::<String>(self.json()).map_or(0, |s| s.len()))
-    }
-
-    /// Whether it may be echoed in an error record: a number or a short string.
     fn echoable(&self) -> bool {
-        self.is_number() || self.string_len().is_some_and(|n| n <= MAX_ID_BYTES)
+        self.check().is_ok()
     }
 }
 
@@ -122,7 +137,9 @@ pub enum RequestError {
     #[error("coordinates: {n} points exceed the limit of {max}")]
     TooLarge { n: usize, max: usize },
     /// Found before solving, from the shortest prediction the request can give.
-    #[error("prediction: at least {bytes} bytes exceed the Kinesis record limit of {max} bytes")]
+    #[error(
+        "prediction: at least {bytes} bytes with its partition key exceed the Kinesis record limit of {max} bytes"
+    )]
     PredictionTooLarge { bytes: usize, max: usize },
 }
 
@@ -229,12 +246,7 @@ fn id_of(bytes: &[u8]) -> Option<Id> {
 /// Checks everything serde's types cannot: ranges, lengths, references.
 pub fn validate(raw: RawRequest) -> Result<Request, RequestError> {
     if let Some(id) = &raw.id {
-        if !(id.is_number() || id.string_len().is_some()) {
-            return Err(RequestError::invalid("id", "must be a string or a number"));
-        }
-        if id.string_len().is_some_and(|n| n > MAX_ID_BYTES) {
-            return Err(RequestError::invalid("id", format!("longer than {MAX_ID_BYTES} bytes")));
-        }
+        id.check().map_err(|reason| RequestError::invalid("id", reason))?;
     }
     let opts = raw.options.unwrap_or_default();
     let metric = match opts.metric.as_deref() {
@@ -528,7 +540,7 @@ mod tests {
     /// round; only strings and numbers are ids.
     #[test]
     fn ids_are_echoed_exactly() {
-        for id in ["12345678901234567890123", "-0.123456789012345678901", "1E400", r#""a\"b""#, r#""\u00e9""#] {
+        for id in ["12345678901234567890123", "-0.123456789012345678901", "-0", "1E300", r#""a\"b""#, r#""\u00e9""#] {
             let r = parse(format!(r#"{{"id": {id}, "coordinates": [[0, 0]]}}"#).as_bytes()).unwrap();
             assert_eq!(r.id.as_ref().map(Id::json), Some(id));
             let r = parse(format!(r#"{{"id": {id}, "coordinates": [[95, 0]]}}"#).as_bytes()).unwrap_err();
@@ -537,13 +549,26 @@ mod tests {
             assert_eq!(r.id.as_ref().map(Id::json), Some(id), "rejected before validation");
         }
         assert_eq!(parse(br#"{"id": null, "coordinates": [[0, 0]]}"#).unwrap().id, None);
-        for id in ["true", "{}", "[]"] {
-            let (m, _) = message(&format!(r#"{{"id": {id}, "coordinates": [[0, 0]]}}"#));
-            assert_eq!(m, "id: must be a string or a number", "{id}");
+        let long_number = format!("1{}", "0".repeat(MAX_ID_BYTES));
+        for (id, reason) in [
+            ("true", "must be a string or a number"),
+            ("{}", "must be a string or a number"),
+            ("[]", "must be a string or a number"),
+            ("1E400", "1E400 is beyond the range of f64; send it as a string"),
+            (&long_number, "a number longer than 256 characters"),
+            // A lone surrogate: serde_json's reason follows.
+            (r#""\ud800x""#, "not a valid string: "),
+        ] {
+            let r = parse(format!(r#"{{"id": {id}, "coordinates": [[0, 0]]}}"#).as_bytes()).unwrap_err();
+            assert!(r.error.to_string().starts_with(&format!("id: {reason}")), "{id}: {}", r.error);
+            assert_eq!(r.id, None, "{id} is not echoed");
         }
-        // 256 bytes unescaped (128 two-byte characters written as escapes).
-        let id = format!(r#""{}""#, "\\u00e9".repeat(MAX_ID_BYTES / 2));
-        assert!(parse(format!(r#"{{"id": {id}, "coordinates": [[0, 0]]}}"#).as_bytes()).is_ok());
+        // 256 bytes unescaped (128 two-byte characters written as escapes),
+        // then 258.
+        let id = |chars: usize| format!(r#"{{"id": "{}", "coordinates": [[0, 0]]}}"#, "\\u00e9".repeat(chars));
+        assert!(parse(id(MAX_ID_BYTES / 2).as_bytes()).is_ok());
+        let r = parse(id(MAX_ID_BYTES / 2 + 1).as_bytes()).unwrap_err();
+        assert_eq!((r.error.to_string().as_str(), r.id), ("id: longer than 256 bytes", None));
     }
 
     #[test]

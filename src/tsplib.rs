@@ -99,14 +99,16 @@ pub fn parse(text: &str) -> Result<Instance, TsplibError> {
             return Err(err(no, format!("coordinates {x:?} {y:?} are not finite numbers")));
         };
         if metric == Tsplib::Geo {
-            // GEO is `DDD.MM` latitude then longitude. Longitude may run
-            // either -180..180 or 0..360; anything further is not a place, and
-            // its trigonometry would lose every digit.
-            if xv.abs() > 90.0 {
-                return Err(err(no, format!("GEO latitude {x} is outside ±90")));
+            // GEO is `DDD.MM` latitude then longitude (89.99 is 89° 99′,
+            // past 90°, as TSPLIB reads it). Longitude may run either
+            // -180..180 or 0..360; anything further is not a place, and its
+            // trigonometry would lose every digit.
+            let degrees = |v: f64| v.trunc() + (v - v.trunc()) * 5.0 / 3.0;
+            if degrees(xv).abs() > 90.0 {
+                return Err(err(no, format!("GEO latitude {x} (DDD.MM) is outside ±90°")));
             }
-            if yv.abs() > 360.0 {
-                return Err(err(no, format!("GEO longitude {y} is outside ±360")));
+            if degrees(yv).abs() > 360.0 {
+                return Err(err(no, format!("GEO longitude {y} (DDD.MM) is outside ±360°")));
             }
         } else if xv.abs() > MAX_PLANAR || yv.abs() > MAX_PLANAR {
             return Err(err(no, format!("coordinates {x} {y} are outside ±{MAX_PLANAR:e}, the planar range")));
@@ -168,8 +170,9 @@ mod tests {
         let geo =
             |node: &str| parse(&format!("DIMENSION: 2\nEDGE_WEIGHT_TYPE: GEO\nNODE_COORD_SECTION\n1 0 0\n{node}\n"));
         assert_eq!(geo("2 90.00 -360").unwrap().points[1], [90.0, -360.0]);
-        assert_eq!(geo("2 -90.01 0").unwrap_err().to_string(), "line 5: GEO latitude -90.01 is outside ±90");
-        assert_eq!(geo("2 1e200 0").unwrap_err().to_string(), "line 5: GEO latitude 1e200 is outside ±90");
-        assert_eq!(geo("2 10 360.5").unwrap_err().to_string(), "line 5: GEO longitude 360.5 is outside ±360");
+        assert_eq!(geo("2 -90.01 0").unwrap_err().to_string(), "line 5: GEO latitude -90.01 (DDD.MM) is outside ±90°");
+        assert_eq!(geo("2 89.99 0").unwrap_err().to_string(), "line 5: GEO latitude 89.99 (DDD.MM) is outside ±90°");
+        assert!(geo("2 1e200 0").unwrap_err().to_string().starts_with("line 5: GEO latitude 1e200"));
+        assert_eq!(geo("2 10 360.5").unwrap_err().to_string(), "line 5: GEO longitude 360.5 (DDD.MM) is outside ±360°");
     }
 }
