@@ -199,8 +199,9 @@ pub fn parse(bytes: &[u8]) -> Result<Request, Rejected> {
         })
         .and_then(|raw| de.end().map(|_| raw).map_err(|e| RequestError::InvalidJson(located(bytes, &e))))
         .map_err(|error| Rejected { id: id_of(bytes), error })?;
-    let id = raw.id.clone().filter(Id::echoable);
-    validate(raw).map_err(|error| Rejected { id, error })
+    // Checked again only for a rejection (`validate` checks it first).
+    let id = raw.id.clone();
+    validate(raw).map_err(|error| Rejected { id: id.filter(Id::echoable), error })
 }
 
 /// serde_json's message with the byte offset of its line and column.

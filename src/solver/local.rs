@@ -491,9 +491,7 @@ mod tests {
             let pts: Vec<[f64; 2]> = (0..n).map(|_| [rng.f64() * 100.0, rng.f64() * 100.0]).collect();
             let m = DistMatrix::scalar(Metric::Euclidean, &pts);
             let nb = Neighbors::from_matrix(&m, 10.min(n - 1));
-            let mut s = Search::new(&m, &nb, (0..n as u32).collect(), None);
-            s.push_all();
-            s.optimize();
+            let mut s = descended(&m, &nb);
             for _ in 0..300 {
                 let (tour, length) = (edges(s.tour.order()), s.length);
                 s.kick_round(&mut rng, 0.0);
@@ -529,9 +527,7 @@ mod tests {
             let pts: Vec<[f64; 2]> = (0..n).map(|_| [(rng.f64() * grid).floor(), (rng.f64() * grid).floor()]).collect();
             let m = DistMatrix::scalar(Metric::Tsplib(Tsplib::Euc2d), &pts);
             let nb = Neighbors::from_matrix(&m, 10.min(n - 1));
-            let mut s = Search::new(&m, &nb, (0..n as u32).collect(), None);
-            s.push_all();
-            s.optimize();
+            let mut s = descended(&m, &nb);
             for k in 0..500 {
                 let (tour, length) = (edges(s.tour.order()), s.length);
                 s.kick_round(&mut rng, 0.0);
@@ -546,6 +542,14 @@ mod tests {
             }
         }
         assert!(ties > rounds / 10, "{ties} ties in {rounds} rounds: the case is not exercised");
+    }
+
+    /// A search from the tour 0, 1, …, n-1, descended to a local optimum.
+    fn descended<'a>(m: &'a DistMatrix, nb: &'a Neighbors) -> Search<'a, DistMatrix> {
+        let mut s = Search::new(m, nb, (0..m.n() as u32).collect(), None);
+        s.push_all();
+        s.optimize();
+        s
     }
 
     fn edges(order: &[u32]) -> std::collections::BTreeSet<(u32, u32)> {
