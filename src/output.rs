@@ -21,7 +21,8 @@ pub fn millis(d: std::time::Duration) -> f64 {
 pub struct SolverInfo {
     pub backend: &'static str,
     /// Solve time. Stream front ends drop it (it goes to their metrics) so
-    /// that a redelivered record yields a byte-identical output.
+    /// that a redelivered record whose search ends on its own (not on a
+    /// clock) yields a byte-identical output.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ms: Option<f64>,
 }
@@ -163,6 +164,7 @@ enum Properties<'a> {
     Route {
         #[serde(rename = "UUID")]
         uuid: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
         id: &'a Option<Id>,
         distance_km: f64,
         optimal: bool,

@@ -188,6 +188,9 @@ pub fn parse(bytes: &[u8]) -> Result<Request, Rejected> {
             let field = if path == "." { "request".to_string() } else { path };
             match inner.classify() {
                 serde_json::error::Category::Data => RequestError::invalid(field, located(bytes, &inner)),
+                // JSON's grammar allows these; f64 and Rust's strings do not.
+                // The field is named, as for a wrong type.
+                _ if is_unrepresentable(&inner) => RequestError::invalid(field, located(bytes, &inner)),
                 // Valid JSON that failed as syntax: a point with more than two
                 // numbers. (A tree, but only on this error path: `IgnoredAny`
                 // would let numbers out of f64's range through.)
@@ -202,6 +205,24 @@ pub fn parse(bytes: &[u8]) -> Result<Request, Rejected> {
     // Checked again only for a rejection (`validate` checks it first).
     let id = raw.id.clone();
     validate(raw).map_err(|error| Rejected { id: id.filter(Id::echoable), error })
+}
+
+/// An out-of-range coordinate as written: `91`, `-180.5`, and `1e308`
+/// rather than its 309 digits.
+fn shown(v: f64) -> String {
+    if v.abs() < 1e16 {
+        v.to_string()
+    } else {
+        format!("{v:e}")
+    }
+}
+
+/// Whether serde_json refused a value its grammar allows: a number beyond
+/// f64's range (`1e999`: JSON's only spelling of infinity) or a string
+/// with a lone surrogate escape (`"\udc00"`).
+fn is_unrepresentable(e: &serde_json::Error) -> bool {
+    let m = e.to_string();
+    ["number out of range", "lone leading surrogate", "invalid unicode code point"].iter().any(|p| m.starts_with(p))
 }
 
 /// serde_json's message with the byte offset of its line and column.
@@ -287,13 +308,13 @@ pub fn validate(raw: RawRequest) -> Result<Request, RequestError> {
             if !(-90.0..=90.0).contains(&p[0]) {
                 return Err(RequestError::invalid(
                     format!("coordinates[{i}][0]"),
-                    format!("latitude {} is outside [-90, 90]", p[0]),
+                    format!("latitude {} is outside [-90, 90]", shown(p[0])),
                 ));
             }
             if !(-180.0..=180.0).contains(&p[1]) {
                 return Err(RequestError::invalid(
                     format!("coordinates[{i}][1]"),
-                    format!("longitude {} is outside [-180, 180]", p[1]),
+                    format!("longitude {} is outside [-180, 180]", shown(p[1])),
                 ));
             }
         }
@@ -316,10 +337,12 @@ pub fn validate(raw: RawRequest) -> Result<Request, RequestError> {
             return Err(RequestError::invalid("options.end", format!("{end} is out of range for {n} points")));
         }
         if round_trip {
-            return Err(RequestError::invalid(
-                "options.end",
-                "a round trip ends at its start; set round_trip to false for a path to another end",
-            ));
+            let reason = if end == start {
+                "a round trip already ends at its start; leave end out".to_string()
+            } else {
+                format!("a round trip ends at its start ({start}); set round_trip to false for a path to {end}")
+            };
+            return Err(RequestError::invalid("options.end", reason));
         }
         if end == start && n > 1 {
             return Err(RequestError::invalid(
@@ -434,10 +457,18 @@ mod tests {
         assert_eq!(validate(raw).unwrap_err().to_string(), "coordinates[0][0]: NaN is not a finite number");
         let raw = RawRequest { locations: None, coordinates: vec![[0.0, f64::INFINITY]], id: None, options: None };
         assert_eq!(validate(raw).unwrap_err().to_string(), "coordinates[0][1]: inf is not a finite number");
-        // A literal too large for f64 is a parse error, not an infinity.
+        // A literal too large for f64 is refused as it is read, with its field.
         let (m, code) = message(r#"{"coordinates": [[1e999, 0]]}"#);
+        assert_eq!(code, "invalid_request");
+        assert!(m.starts_with("coordinates[0][0]: number out of range at line 1"), "{m}");
+        let (m, _) = message(r#"{"coordinates": [[1, 2]], "options": {"time_limit_ms": 1e400}}"#);
+        assert!(m.starts_with("options.time_limit_ms: number out of range"), "{m}");
+        let (m, code) = message(r#"{"locations": ["\udc00"], "coordinates": [[1, 2]]}"#);
+        assert_eq!(code, "invalid_request");
+        assert!(m.starts_with("locations[0]: "), "{m}");
+        // Broken JSON is still invalid JSON.
+        let (_, code) = message(r#"{"coordinates": [[1e5, 0]"#);
         assert_eq!(code, "invalid_json");
-        assert!(m.contains("number out of range"), "{m}");
     }
 
     #[test]
@@ -446,6 +477,8 @@ mod tests {
         assert_eq!(m, "coordinates[2][0]: latitude 91 is outside [-90, 90]");
         let (m, _) = message(r#"{"coordinates": [[0, -180.5]]}"#);
         assert_eq!(m, "coordinates[0][1]: longitude -180.5 is outside [-180, 180]");
+        let (m, _) = message(r#"{"coordinates": [[1e308, 0]]}"#);
+        assert_eq!(m, "coordinates[0][0]: latitude 1e308 is outside [-90, 90]");
         // Planar data has no such range.
         assert!(parse(br#"{"coordinates": [[500, 900]], "options": {"metric": "euclidean"}}"#).is_ok());
     }
@@ -471,7 +504,9 @@ mod tests {
         let (m, _) = message(r#"{"coordinates": [[0, 0], [1, 1]], "options": {"start": -1}}"#);
         assert!(m.starts_with("options.start: invalid value: integer `-1`"), "{m}");
         let (m, _) = message(r#"{"coordinates": [[0, 0], [1, 1]], "options": {"end": 1}}"#);
-        assert!(m.starts_with("options.end: a round trip ends at its start"), "{m}");
+        assert_eq!(m, "options.end: a round trip ends at its start (0); set round_trip to false for a path to 1");
+        let (m, _) = message(r#"{"coordinates": [[0, 0], [1, 1]], "options": {"end": 0}}"#);
+        assert_eq!(m, "options.end: a round trip already ends at its start; leave end out");
         let (m, _) = message(r#"{"coordinates": [[0, 0], [1, 1]], "options": {"round_trip": false, "end": 0}}"#);
         assert!(m.starts_with("options.end: equals options.start"), "{m}");
     }

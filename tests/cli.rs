@@ -310,6 +310,8 @@ fn geojson_is_a_feature_collection_of_lon_lat() {
     let want: Vec<[f64; 2]> = order.iter().map(|&i| [c[i][1], c[i][0]]).collect();
     assert_eq!(coords, want, "[lon, lat] along the route");
     assert!(close(line["properties"]["distance_km"].as_f64().unwrap(), plain["distance_km"].as_f64().unwrap(), 1e-12));
+    // No id in the request: no `id` key, as in the JSON output.
+    assert!(plain.get("id").is_none() && line["properties"].get("id").is_none(), "{}", line["properties"]);
     // One Point per stop, the closing return not repeated.
     let points = &features[1..];
     assert_eq!(points.len(), 4);
@@ -391,6 +393,9 @@ fn time_limit_is_parsed() {
     }
     let o = run(&["solve", "--time-limit", "abc", SEED_REQUEST], None);
     assert!(stderr(&o).contains("abc"), "{}", stderr(&o));
+    // More seconds than a Duration holds is no limit, not an error.
+    let out = json(&ok(&["solve", "--time-limit", "1e20", SEED_REQUEST], None));
+    check_prediction(&out, Some(&CITIES), &seed_coords(), true);
 }
 
 #[test]
@@ -886,6 +891,35 @@ fn ndjson_over_long_line_is_too_large_and_never_held() {
     assert_eq!(outs[1]["id"], "next");
     check_prediction(&outs[1], None, &coords, true);
     assert!(peak_kib < 600 << 10, "peak {} MiB for a line cut off at 256 MiB", peak_kib >> 10);
+}
+
+/// NDJSON lines a little over a megabyte (a long location name) each keep
+/// only their own size: under a 2 GB address-space limit, 16 of them are
+/// all answered. Each used to keep room for the longest line (256 MiB), and
+/// the process aborted with nothing written.
+#[cfg(target_os = "linux")]
+#[test]
+fn ndjson_lines_over_a_megabyte_keep_their_own_size() {
+    let name = "x".repeat(1_100_000);
+    let mut input = Vec::new();
+    for i in 0..16 {
+        let line = serde_json::json!({ "id": i, "locations": [name, "b"], "coordinates": [[0.0, 0.0], [1.0, 1.0]] });
+        writeln!(input, "{line}").unwrap();
+    }
+    let file = TempFile::new("long-lines.ndjson", &input);
+    let o = Command::new("bash")
+        .args(["-c", r#"ulimit -v 2000000 && exec "$0" solve "$1""#, BIN])
+        .arg(&file.0)
+        .env_remove("ROUTE_OPTIM_BACKEND")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}: {}", o.status, stderr(&o));
+    let outs: Vec<Value> = stdout(&o).lines().map(json).collect();
+    assert_eq!(outs.len(), 16);
+    for (i, out) in outs.iter().enumerate() {
+        assert_eq!(out["id"], i, "{}", &stdout(&o)[..200]);
+        check_prediction(out, Some(&[name.as_str(), "b"]), &[[0.0, 0.0], [1.0, 1.0]], true);
+    }
 }
 
 /// What a terminal shows on each line of `transcript`: `\r` goes back to the

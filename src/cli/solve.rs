@@ -74,7 +74,11 @@ enum Format {
 
 pub fn parse_seconds(s: &str) -> Result<Duration, String> {
     let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
-    Duration::try_from_secs_f64(v).map_err(|_| format!("{s:?} is not a non-negative number of seconds"))
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("{s:?} is not a non-negative number of seconds"));
+    }
+    // Past what a Duration holds (about 5.8e11 years) is no limit at all.
+    Ok(Duration::try_from_secs_f64(v).unwrap_or(Duration::MAX))
 }
 
 pub fn run(args: SolveArgs) -> anyhow::Result<()> {
@@ -521,7 +525,13 @@ fn read_lines(input: Box<dyn Read + Send>, name: &str, stream: bool, tx: &SyncSe
                 }
             } else if !line.iter().all(u8::is_ascii_whitespace) {
                 bytes += line.len();
-                batch.push(Line::Text(std::mem::take(&mut line)));
+                // A line past a megabyte has room for the longest line
+                // (`append`): it leaves as a copy of its own size, so that a
+                // chunk of such lines holds their bytes, not the limit each
+                // (16 lines of 1.1 MB reserved 4 GiB and aborted under
+                // `ulimit -v`), and the room is kept for the next one.
+                let text = if line.capacity() > 1 << 20 { line.clone() } else { std::mem::take(&mut line) };
+                batch.push(Line::Text(text));
             }
             line.clear();
             (too_long, blank) = (false, true);
