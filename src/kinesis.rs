@@ -207,8 +207,10 @@ fn chunks<'a>(records: &[Outgoing], pending: &'a [usize]) -> Vec<&'a [usize]> {
 }
 
 /// An output as a Kinesis record keyed by its UUID, without the solve time
-/// (so a redelivery writes the same bytes). A prediction too large for one
-/// record (1 MiB) is replaced by an error record saying so.
+/// (so a redelivery writes the same bytes, as long as its search ends on its
+/// own rather than on a clock: a deadline can stop it on another tour). A
+/// prediction too large for one record (1 MiB) is replaced by an error
+/// record saying so.
 pub fn encode(mut output: Output) -> Outgoing {
     if let Output::Prediction(p) = &mut output {
         p.solver.ms = None;

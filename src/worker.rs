@@ -8,7 +8,8 @@
 //! write-and-rename of shard → last sequence number whose output is written.
 //! A closed shard is finished once its last records are written; its children
 //! start only after all their parents are finished. A crash replays at most
-//! the records after the checkpoint, with the same UUIDs and bytes.
+//! the records after the checkpoint, with the same UUIDs (and bytes, unless
+//! a clock ended a search: `kinesis::encode`).
 
 use crate::batch::{self, Record};
 use crate::kinesis::{self, encode, Writer};
@@ -42,6 +43,9 @@ pub struct Config {
     pub start: StartPosition,
     /// How often the progress line is logged.
     pub log_every: Duration,
+    /// Longest the searches of one batch run: a request's `time_limit_ms`
+    /// (up to an hour) must not hold up its shard and every batch behind it.
+    pub max_solve: Duration,
 }
 
 /// Progress that survives restarts.
@@ -60,6 +64,12 @@ pub struct Checkpoint {
     /// the horizon.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since_ms: Option<i64>,
+    /// The request stream's ARN. Shard ids and sequence numbers mean nothing
+    /// on another stream (a stream deleted and created again, or another
+    /// `--request-stream`): there a finished `shardId-000000000000` would be
+    /// skipped unread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_arn: Option<String>,
 }
 
 impl Checkpoint {
@@ -76,6 +86,7 @@ impl Checkpoint {
 
     /// Writes a temporary file beside `path`, syncs it, and renames it over
     /// `path`: a reader sees the old checkpoint or the new one, never half.
+    /// The directory is synced too, so that the rename outlives a power cut.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let tmp = path.with_extension("json.tmp");
         {
@@ -83,7 +94,9 @@ impl Checkpoint {
             std::io::Write::write_all(&mut f, &serde_json::to_vec_pretty(self).expect("checkpoint serializes"))?;
             f.sync_all()?;
         }
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::File::open(dir)?.sync_all()
     }
 }
 
@@ -125,6 +138,14 @@ pub async fn run(
     // written now keeps it (and, for `latest`, the time it means) for restarts.
     let first_start = !config.checkpoint.exists();
     let mut checkpoint = Checkpoint::load(&config.checkpoint)?;
+    match &checkpoint.stream_arn {
+        Some(saved) if *saved != arn => anyhow::bail!(
+            "checkpoint {} belongs to stream {saved}, not {arn} (a stream created again, or another \
+             --request-stream): move it aside to start this stream afresh",
+            config.checkpoint.display()
+        ),
+        _ => checkpoint.stream_arn = Some(arn.clone()),
+    }
     if first_start && config.start == StartPosition::Latest {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
         checkpoint.since_ms = Some(i64::try_from(now.as_millis())?);
@@ -174,7 +195,7 @@ pub async fn run(
     let mut stats = Stats::default();
     loop {
         let wait = batch_started.map_or(Duration::from_secs(3600), |t| config.batch_wait.saturating_sub(t.elapsed()));
-        let flush = tokio::select! {
+        let woke = tokio::select! {
             msg = rx.recv() => match msg {
                 Some(Msg::Records { shard, records }) => {
                     batch_started.get_or_insert_with(Instant::now);
@@ -199,11 +220,17 @@ pub async fn run(
                 false
             }
         };
+        // A stop writes the batch in flight whichever branch woke.
+        let flush = woke || *shutdown.borrow();
         if flush && (!batch.is_empty() || !ends.is_empty()) {
             let done = std::mem::take(&mut batch);
             let n = done.len();
             let t0 = Instant::now();
-            let budget = Budget { cancel: Some(Arc::clone(&cancel)), ..Budget::default() };
+            let budget = Budget {
+                cancel: Some(Arc::clone(&cancel)),
+                deadline: t0.checked_add(config.max_solve),
+                ..Budget::default()
+            };
             let latest = write_batch(&engine, &budget, &writer, &arn, done, &shutdown).await?;
             stats.add(n, t0.elapsed());
             checkpoint.shards.extend(latest);

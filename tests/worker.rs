@@ -222,7 +222,13 @@ async fn sigkill_mid_run_and_restart_loses_nothing() {
     let mut twice = 0;
     for u in &uuids {
         let copies = &outputs[u];
-        assert!(copies.iter().all(|c| c == &copies[0]), "duplicates have the same UUID and bytes");
+        let differ = copies.iter().find(|c| *c != &copies[0]);
+        assert!(
+            differ.is_none(),
+            "duplicates of {u} differ:\n{}\n{}",
+            String::from_utf8_lossy(&copies[0]),
+            String::from_utf8_lossy(differ.map_or(&[][..], Vec::as_slice))
+        );
         twice += usize::from(copies.len() > 1);
     }
     assert!(twice >= 100, "{twice} records answered twice; at least 100 were after the early checkpoint");
@@ -350,6 +356,98 @@ async fn start_latest_never_reaches_back_before_the_first_start() {
     let answered_old = old.iter().filter(|u| outputs.contains_key(*u)).count();
     assert_eq!(answered_old, 0, "records from before the first start answered");
     assert_eq!(outputs.len(), new.len());
+}
+
+/// A request asking for an hour is cut at `--max-solve-s` (here 1 s) and
+/// answered, and so is the request behind it in the same shard. The
+/// checkpoint keeps the stream's ARN, and a checkpoint of another stream is
+/// refused at start with a message saying so.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_hour_long_request_is_cut_and_another_streams_checkpoint_refused() {
+    if services().is_none() {
+        return;
+    }
+    let kinesis = client(None).await;
+    let (requests, predictions) = (unique("m-req"), unique("m-pred"));
+    let arn = create_stream_with(&kinesis, &requests, 1).await;
+    create_stream(&kinesis, &predictions).await;
+    let mut rng = fastrand::Rng::with_seed(5);
+    let coords: Vec<[f64; 2]> = (0..30).map(|_| [rng.f64() * 20.0 + 30.0, rng.f64() * 40.0 - 120.0]).collect();
+    let long = serde_json::json!({ "id": "hour", "coordinates": coords, "options": { "time_limit_ms": 3_600_000 } });
+    let next = serde_json::json!({ "id": "next", "coordinates": coords });
+    put_requests(&kinesis, &requests, &[long.to_string().into_bytes(), next.to_string().into_bytes()]).await;
+    let uuids = request_uuids(&kinesis, &requests, &arn).await;
+    assert_eq!(uuids.len(), 2);
+
+    let checkpoint = TempCheckpoint::new();
+    let worker = Worker::start_with(&requests, &predictions, &checkpoint, 1, &["--max-solve-s", "1"]);
+    // Within wait_for's 90 s, not the hour asked for.
+    let outputs = wait_for(&kinesis, &predictions, &uuids).await;
+    assert_eq!(worker.terminate().code(), Some(0));
+    for (uuid, id) in uuids.iter().zip(["hour", "next"]) {
+        let v: Value = serde_json::from_slice(&outputs[uuid][0]).unwrap();
+        assert_eq!(v["id"], id);
+        assert_eq!(v["order"].as_array().unwrap().len(), 31, "{v}");
+    }
+    let mut cp = Checkpoint::load(&checkpoint).unwrap();
+    assert_eq!(cp.stream_arn.as_deref(), Some(arn.as_str()));
+
+    let other = "arn:aws:kinesis:us-east-1:000000000000:stream/another";
+    cp.stream_arn = Some(other.to_string());
+    cp.save(&checkpoint).unwrap();
+    let mut refused = Worker::start(&requests, &predictions, &checkpoint, 1);
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(status) = refused.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "a checkpoint of another stream was taken");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(!status.success());
+    let log = std::fs::read_to_string(checkpoint.with_extension("log")).unwrap();
+    assert!(log.contains(&format!("belongs to stream {other}, not {arn}")), "{log}");
+    assert_eq!(Checkpoint::load(&checkpoint).unwrap().stream_arn.as_deref(), Some(other), "the checkpoint was changed");
+}
+
+/// An endpoint that takes connections and never answers: the worker's
+/// first call (DescribeStreamSummary) times out, and it exits with an error
+/// saying so, rather than waiting for ever. Needs no emulator.
+#[test]
+fn an_endpoint_that_never_answers_times_out() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    // Held open, never read or answered.
+    std::thread::spawn(move || listener.incoming().map_while(Result::ok).collect::<Vec<_>>());
+    let checkpoint = TempCheckpoint::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_route-optim"))
+        .args(["worker", "--request-stream", "requests", "--prediction-stream", "predictions", "--checkpoint"])
+        .arg(&*checkpoint)
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("ROUTE_OPTIM_BACKEND", "cpu")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if t0.elapsed() > Duration::from_secs(90) {
+            let _ = child.kill();
+            panic!("still waiting on an endpoint that never answers after 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(!status.success());
+    assert!(err.to_lowercase().contains("timeout") || err.to_lowercase().contains("timed out"), "{err}");
 }
 
 /// Benchmark, not a test (`scripts/bench.sh worker`): sustained records/s of

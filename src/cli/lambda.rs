@@ -16,10 +16,9 @@ pub fn run() -> anyhow::Result<()> {
     runtime.block_on(async move {
         // JSON or text per AWS_LAMBDA_LOG_FORMAT, level per AWS_LAMBDA_LOG_LEVEL.
         lambda_runtime::tracing::init_default_subscriber();
-        let config = aws_config::load_from_env().await;
         let state = State {
             engine,
-            writer: Writer::new(aws_sdk_kinesis::Client::new(&config), stream),
+            writer: Writer::new(super::kinesis_client().await, stream),
             function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default(),
         };
         tracing::info!(backend = state.engine.backend().name(), stream = state.writer.stream(), "ready");

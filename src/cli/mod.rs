@@ -15,6 +15,21 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+/// The Kinesis client of both stream front ends, from the standard AWS
+/// environment. The SDK puts no time limit on a call, so an endpoint that
+/// stops answering would hold a shard's reader, or the writer, for ever: here
+/// an attempt ends after 10 s and a call, retries included, after 30 s, and
+/// the caller's own retry takes over.
+pub async fn kinesis_client() -> aws_sdk_kinesis::Client {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .operation_attempt_timeout(std::time::Duration::from_secs(10))
+        .operation_timeout(std::time::Duration::from_secs(30))
+        .build();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts).load().await;
+    aws_sdk_kinesis::Client::new(&config)
+}
+
 /// Set once a write to standard output has failed with a broken pipe.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 

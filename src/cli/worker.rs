@@ -31,6 +31,11 @@ pub struct WorkerArgs {
     /// Seconds between progress lines.
     #[arg(long, env = "LOG_EVERY_S", default_value_t = 10)]
     log_every_s: u64,
+    /// Longest the searches of one batch run, in seconds (decimal): a
+    /// request's time_limit_ms beyond it is cut short, so that one request
+    /// cannot hold up its shard.
+    #[arg(long, env = "MAX_SOLVE_S", value_name = "SECONDS", default_value = "60", value_parser = super::solve::parse_seconds)]
+    max_solve_s: Duration,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -53,6 +58,7 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<()> {
             Start::Latest => StartPosition::Latest,
         },
         log_every: Duration::from_secs(a.log_every_s.max(1)),
+        max_solve: a.max_solve_s,
     };
     super::log_to_stderr("info");
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
@@ -68,7 +74,6 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<()> {
             tracing::info!("stopping: finishing the batch in flight");
             let _ = stop.send(true);
         });
-        let aws = aws_config::load_from_env().await;
-        worker::run(config, engine, aws_sdk_kinesis::Client::new(&aws), shutdown).await
+        worker::run(config, engine, super::kinesis_client().await, shutdown).await
     })
 }
