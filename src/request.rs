@@ -165,18 +165,53 @@ pub struct Rejected {
     pub error: RequestError,
 }
 
-/// Decodes and validates one record. Decoding goes straight into the
-/// vectors of [`RawRequest`]: no JSON tree of a valid record is built. JSON
-/// errors say where, as serde_json's line and column plus the byte offset
-/// into the record (after any byte-order mark), which is what finds the
-/// spot in a one-line file of megabytes.
+/// Where a record starts in the text it came from, so that its JSON errors
+/// say where in the file: a request of a JSON array, or an NDJSON line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// One-based.
+    pub line: usize,
+    /// One-based, in bytes from the line's start, as serde_json counts.
+    pub column: usize,
+    /// Zero-based, after any byte-order mark.
+    pub byte: usize,
+}
+
+impl Origin {
+    /// A record that is the whole text (a Kinesis record, a one-request file).
+    pub const START: Origin = Origin { line: 1, column: 1, byte: 0 };
+
+    /// Where the text after `skipped` (which starts here) starts.
+    pub fn after(self, skipped: &[u8]) -> Origin {
+        let byte = self.byte + skipped.len();
+        match skipped.iter().rposition(|&b| b == b'\n') {
+            Some(last) => {
+                let lines = skipped.iter().filter(|&&b| b == b'\n').count();
+                Origin { line: self.line + lines, column: skipped.len() - last, byte }
+            }
+            None => Origin { column: self.column + skipped.len(), byte, ..self },
+        }
+    }
+}
+
+/// Decodes and validates one record that is the whole text.
 pub fn parse(bytes: &[u8]) -> Result<Request, Rejected> {
+    parse_at(bytes, Origin::START)
+}
+
+/// Decodes and validates one record that starts at `at` in its file.
+/// Decoding goes straight into the vectors of [`RawRequest`]: no JSON tree
+/// of a valid record is built. JSON errors say where, as the line and column
+/// in the file plus the byte offset, which is what finds the spot in a
+/// one-line file of megabytes.
+pub fn parse_at(bytes: &[u8], at: Origin) -> Result<Request, Rejected> {
     let bytes = strip_bom(bytes);
+    let located = |e: &serde_json::Error| located(bytes, e, at);
     // serde also reads a struct from a sequence; a request is only an object.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         let error = match serde_json::from_slice::<Value>(bytes) {
             Ok(v) => RequestError::invalid("request", format!("expected a JSON object, found {}", kind(&v))),
-            Err(e) => RequestError::InvalidJson(located(bytes, &e)),
+            Err(e) => RequestError::InvalidJson(located(&e)),
         };
         return Err(Rejected { id: None, error });
     }
@@ -187,20 +222,20 @@ pub fn parse(bytes: &[u8]) -> Result<Request, Rejected> {
             let inner = e.into_inner();
             let field = if path == "." { "request".to_string() } else { path };
             match inner.classify() {
-                serde_json::error::Category::Data => RequestError::invalid(field, located(bytes, &inner)),
+                serde_json::error::Category::Data => RequestError::invalid(field, located(&inner)),
                 // JSON's grammar allows these; f64 and Rust's strings do not.
                 // The field is named, as for a wrong type.
-                _ if is_unrepresentable(&inner) => RequestError::invalid(field, located(bytes, &inner)),
+                _ if is_unrepresentable(&inner) => RequestError::invalid(field, located(&inner)),
                 // Valid JSON that failed as syntax: a point with more than two
                 // numbers. (A tree, but only on this error path: `IgnoredAny`
                 // would let numbers out of f64's range through.)
                 _ if serde_json::from_slice::<Value>(bytes).is_ok() => {
                     RequestError::invalid(field, "expected [lat, lon], an array of two numbers")
                 }
-                _ => RequestError::InvalidJson(located(bytes, &inner)),
+                _ => RequestError::InvalidJson(located(&inner)),
             }
         })
-        .and_then(|raw| de.end().map(|_| raw).map_err(|e| RequestError::InvalidJson(located(bytes, &e))))
+        .and_then(|raw| de.end().map(|_| raw).map_err(|e| RequestError::InvalidJson(located(&e))))
         .map_err(|error| Rejected { id: id_of(bytes), error })?;
     // Checked again only for a rejection (`validate` checks it first).
     let id = raw.id.clone();
@@ -225,18 +260,28 @@ fn is_unrepresentable(e: &serde_json::Error) -> bool {
     ["number out of range", "lone leading surrogate", "invalid unicode code point"].iter().any(|p| m.starts_with(p))
 }
 
-/// serde_json's message with the byte offset of its line and column.
-fn located(bytes: &[u8], e: &serde_json::Error) -> String {
+/// serde_json's message with its line and column moved from the record
+/// (`bytes`) to the file it starts in at `at`, and the byte offset.
+fn located(bytes: &[u8], e: &serde_json::Error, at: Origin) -> String {
+    let text = e.to_string();
     if e.line() == 0 {
-        return e.to_string();
+        return text;
     }
-    // serde_json counts columns in bytes from the line's start, one-based.
+    let reason = text.strip_suffix(&format!(" at line {} column {}", e.line(), e.column())).unwrap_or(&text);
+    // serde_json counts columns in bytes from the line's start, one-based
+    // (0 at a line's start, before its first byte).
     let line_start = if e.line() == 1 {
         0
     } else {
         bytes.iter().enumerate().filter(|&(_, &b)| b == b'\n').nth(e.line() - 2).map_or(bytes.len(), |(i, _)| i + 1)
     };
-    format!("{e} (byte offset {})", line_start + e.column().saturating_sub(1))
+    let byte = at.byte + line_start + e.column().saturating_sub(1);
+    let (line, column) = if e.line() == 1 {
+        (at.line, (at.column + e.column()).saturating_sub(1))
+    } else {
+        (at.line + e.line() - 1, e.column())
+    };
+    format!("{reason} at line {line} column {column} (byte offset {byte})")
 }
 
 /// Drops a UTF-8 byte-order mark, as some Windows editors write.
@@ -421,6 +466,33 @@ mod tests {
         assert!(m.starts_with("invalid JSON"), "{m}");
         let (_, code) = message(r#"{"coordinates": [[1, 2]]} trailing"#);
         assert_eq!(code, "invalid_json");
+    }
+
+    #[test]
+    fn json_errors_say_where_in_the_file() {
+        let text = r#"{"coordinates": [[1, 2], [3, "x"]]}"#;
+        let (m, _) = message(text);
+        assert!(m.ends_with(r#"expected f64 at line 1 column 32 (byte offset 31)"#), "{m}");
+        // The same record on line 7 of a file, from its column 5 (byte 100).
+        let at = Origin { line: 7, column: 5, byte: 100 };
+        let m = parse_at(text.as_bytes(), at).unwrap_err().error.to_string();
+        assert!(m.ends_with(r#"expected f64 at line 7 column 36 (byte offset 131)"#), "{m}");
+        // On the record's second line the column is the file's own.
+        let text = "{\"coordinates\": [[1, 2],\n [3, \"x\"]]}";
+        let m = parse_at(text.as_bytes(), at).unwrap_err().error.to_string();
+        assert!(m.ends_with("expected f64 at line 8 column 8 (byte offset 132)"), "{m}");
+        // A syntax error, at the record's end.
+        let m = parse_at(br#"{"coordinates": [[1, 2]"#, at).unwrap_err().error.to_string();
+        assert!(m.ends_with("EOF while parsing a list at line 7 column 27 (byte offset 122)"), "{m}");
+    }
+
+    #[test]
+    fn an_origin_moves_past_lines_and_columns() {
+        let at = Origin::START.after(b"[\n  ");
+        assert_eq!(at, Origin { line: 2, column: 3, byte: 4 });
+        assert_eq!(at.after(b"{}, "), Origin { line: 2, column: 7, byte: 8 });
+        assert_eq!(at.after(b"{},\n\n"), Origin { line: 4, column: 1, byte: 9 });
+        assert_eq!(at.after(b""), at);
     }
 
     #[test]

@@ -74,12 +74,22 @@ pub fn tour(xy: &[[f64; 2]], closed: bool, title: &str) -> String {
     s
 }
 
-/// `[lat, lon]` stops as x = lon·cos(mean lat), y = lat: an equirectangular
-/// view true to scale near the middle of the tour.
+/// `[lat, lon]` stops in visiting order as x = lon·cos(mean lat), y = lat:
+/// an equirectangular view true to scale near the middle of the tour. Each
+/// longitude is taken within 180° of the one before (± 360°), so a leg
+/// across the antimeridian is drawn as the short hop it is, not across the
+/// whole picture. Only a tour that goes round the globe keeps one seam.
 pub fn project_geographic(coords: &[[f64; 2]]) -> Vec<[f64; 2]> {
     let mean = coords.iter().map(|p| p[0]).sum::<f64>() / coords.len().max(1) as f64;
     let c = mean.to_radians().cos();
-    coords.iter().map(|p| [p[1] * c, p[0]]).collect()
+    let mut lon = coords.first().map_or(0.0, |p| p[1]);
+    coords
+        .iter()
+        .map(|p| {
+            lon += (p[1] - lon + 180.0).rem_euclid(360.0) - 180.0;
+            [lon * c, p[0]]
+        })
+        .collect()
 }
 
 fn escape(s: &str) -> String {
@@ -122,6 +132,24 @@ mod tests {
         // Stops on one line: a wide picture, as tall as the smallest side.
         let (w, h) = finite_picture(&tour(&[[0.0, 1.0], [10.0, 1.0]], false, "line"));
         assert_eq!((w, h), (SIZE, MIN_SIDE));
+    }
+
+    #[test]
+    fn a_route_across_the_antimeridian_stays_in_one_piece() {
+        // Fiji, Samoa, Tonga and back: legs of a few degrees across ±180.
+        let stops = [[-18.1, 178.4], [-13.8, -171.8], [-21.1, -175.2], [-17.7, 177.4]];
+        let xy = project_geographic(&stops);
+        let c = (stops.iter().map(|p| p[0]).sum::<f64>() / 4.0).to_radians().cos();
+        let want = [178.4, 188.2, 184.8, 177.4];
+        for (k, p) in xy.iter().enumerate() {
+            assert!((p[0] - want[k] * c).abs() < 1e-9 && p[1] == stops[k][0], "{k}: {p:?}");
+        }
+        // Plain longitudes elsewhere are kept as they are.
+        let us = project_geographic(&[[41.9, -87.6], [40.7, -74.0], [34.1, -118.2]]);
+        let c = ((41.9f64 + 40.7 + 34.1) / 3.0).to_radians().cos();
+        for (p, lon) in us.iter().zip([-87.6, -74.0, -118.2]) {
+            assert!((p[0] - lon * c).abs() < 1e-9, "{p:?}");
+        }
     }
 
     #[test]

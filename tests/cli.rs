@@ -357,6 +357,31 @@ fn tsplib_file_is_solved_to_its_optimum() {
 }
 
 #[test]
+fn tsplib_is_read_from_standard_input_too() {
+    let path = format!("{TSPLIB_DIR}berlin52.tsp");
+    let args = ["--iterations", "2000", "--seed", "3"];
+    let from_file = json(&ok(&[&["solve", path.as_str()][..], &args].concat(), None));
+    let text = std::fs::read(&path).unwrap();
+    let from_stdin = json(&ok(&[&["solve", "-"][..], &args].concat(), Some(&text)));
+    assert_eq!(from_stdin["name"], "berlin52");
+    assert_eq!(from_stdin["metric"], "EUC_2D");
+    // Same search, same tour: only the time differs.
+    for key in ["n", "order", "length", "optimal"] {
+        assert_eq!(from_stdin[key], from_file[key], "{key}");
+    }
+    assert_eq!(from_stdin["solver"]["kicks"], 2000);
+    // A TSPLIB file is not NDJSON: asking for that is an error, not ignored.
+    let o = run(&["solve", "--ndjson", &path], None);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--ndjson") && stderr(&o).contains("TSPLIB"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+    // Text that is neither JSON nor TSPLIB says so.
+    let o = run(&["solve", "-"], Some(b"NAME : broken\nDIMENSION : x\n"));
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("standard input is not a TSPLIB file"), "{}", stderr(&o));
+}
+
+#[test]
 fn unreadable_input_fails() {
     let missing = std::env::temp_dir().join(format!("route-optim-cli-{}-does-not-exist.json", std::process::id()));
     let missing = missing.to_str().unwrap();
@@ -642,6 +667,35 @@ fn malformed_large_file_names_the_byte_offset() {
     let message = v["error"]["message"].as_str().unwrap();
     assert_eq!(v["error"]["code"], "invalid_json", "{message}");
     assert!(message.contains(&format!("byte offset {at}")), "bad byte at {at}: {message}");
+}
+
+/// A bad request in an array or an NDJSON file is placed by its line,
+/// column and byte offset in the file, not in the request.
+#[test]
+fn errors_in_a_batch_say_where_in_the_file() {
+    let good = r#"{"coordinates": [[1, 2]]}"#;
+    // The bad value `"x"` ends on line 4, column 10 of the array.
+    let array = format!("[\n {good},\n {{\"coordinates\": [[1,2],\n   [3, \"x\"]]}},\n {good}\n]\n");
+    let end = array.find(r#""x""#).unwrap() + 2;
+    assert_eq!(array[..end].matches('\n').count(), 3);
+    assert_eq!(end - array[..end].rfind('\n').unwrap(), 10);
+    let file = TempFile::new("batch.json", array.as_bytes());
+    let v = json(&ok(&["solve", file.path()], None));
+    let out = v.as_array().unwrap();
+    assert_eq!(out.len(), 3);
+    let m = out[1]["error"]["message"].as_str().unwrap();
+    assert!(m.ends_with(&format!("expected f64 at line 4 column 10 (byte offset {end})")), "{m}");
+    assert!(out[0]["order"].is_array() && out[2]["order"].is_array());
+    // NDJSON with a byte-order mark, CRLF line ends and a blank line: the
+    // cut-off request is line 4, and its end is where the file ends.
+    let ndjson = format!("\u{feff}{good}\r\n\r\n{good}\r\n{{\"coordinates\": [[1, 2]");
+    let tail = ndjson.len() - "\u{feff}".len();
+    let text = ok(&["solve", "--ndjson", "-"], Some(ndjson.as_bytes()));
+    let lines: Vec<Value> = text.lines().map(json).collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines[0]["order"].is_array() && lines[1]["order"].is_array(), "{text}");
+    let m = lines[2]["error"]["message"].as_str().unwrap();
+    assert!(m.ends_with(&format!("EOF while parsing a list at line 4 column 23 (byte offset {})", tail - 1)), "{m}");
 }
 
 /// `gen --clustered --bbox` keeps every point in the box; a bad box is refused.

@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use rayon::prelude::*;
 use route_optim::batch::{self, Record};
 use route_optim::output::{millis, ErrorBody, ErrorRecord, GeoJson, Output};
-use route_optim::request::{self, Rejected, RequestError};
+use route_optim::request::{self, Origin, Rejected, RequestError};
 use route_optim::solver::{Budget, Engine, Problem};
 use route_optim::svg;
 use route_optim::tsplib;
@@ -118,13 +118,18 @@ pub fn run(args: SolveArgs) -> anyhow::Result<()> {
         let regular = file.metadata().is_ok_and(|m| m.is_file());
         (Box::new(file), !regular)
     };
+    if args.ndjson && ext == "tsp" {
+        bail!("--ndjson reads a request a line, and {name} is a TSPLIB file: leave --ndjson out");
+    }
     let ndjson = args.ndjson || matches!(ext.as_str(), "ndjson" | "jsonl");
-    if args.format == Format::Svg && ndjson && ext != "tsp" {
+    if args.format == Format::Svg && ndjson {
         bail!(SVG_ONE);
     }
     let out = &mut BufWriter::new(Stdout::with_bar(&bar));
     let result = match ext.as_str() {
-        "tsp" => solve_tsplib(&engine, &budget, input, &name, args.format, out),
+        "tsp" => {
+            read_all(input, &name).and_then(|bytes| solve_tsplib(&engine, &budget, &bytes, &name, args.format, out))
+        }
         _ if ndjson => {
             let lines = Incoming::spawn(input, name.clone(), stream, budget.cancel.clone());
             solve_ndjson(&engine, &budget, lines, args.format, out, &bar)
@@ -141,8 +146,8 @@ pub fn run(args: SolveArgs) -> anyhow::Result<()> {
 /// A record from one request's bytes. GeoJSON is `[lon, lat]`, so a planar
 /// (euclidean) request cannot be written as GeoJSON: it gets an error
 /// record naming the option instead of a map with x and y as lon and lat.
-fn record(bytes: &[u8], format: Format) -> Record {
-    let parsed = request::parse(bytes).and_then(|r| {
+fn record(bytes: &[u8], at: Origin, format: Format) -> Record {
+    let parsed = request::parse_at(bytes, at).and_then(|r| {
         let metric = r.problem.metric;
         if format == Format::Geojson && !metric.is_geographic() {
             let reason = format!(
@@ -194,20 +199,26 @@ fn geojson(output: &Output) -> Geo<'_> {
 fn solve_document(
     engine: &Engine,
     budget: &Budget,
-    mut input: Box<dyn Read + Send>,
+    input: Box<dyn Read + Send>,
     name: &str,
     format: Format,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let mut bytes = Vec::new();
-    input.read_to_end(&mut bytes).with_context(|| format!("cannot read {name}"))?;
+    let bytes = read_all(input, name)?;
     let bytes = request::strip_bom(&bytes);
-    let is_array = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    // No JSON text starts with a capital letter; a TSPLIB file starts with
+    // its `NAME :` (or another keyword) line. So `solve -` and a TSPLIB file
+    // under another name are read as TSPLIB.
+    if first.is_some_and(u8::is_ascii_uppercase) {
+        return solve_tsplib(engine, budget, bytes, name, format, out);
+    }
+    let is_array = first == Some(&b'[');
     if format == Format::Svg {
         if is_array {
             bail!(SVG_ONE);
         }
-        let rec = record(bytes, format);
+        let rec = record(bytes, Origin::START, format);
         let geographic = rec.parsed.as_ref().map_or(true, |r| r.problem.metric.is_geographic());
         return match batch::answer(engine, budget, vec![rec]).remove(0) {
             Output::Prediction(p) => {
@@ -226,10 +237,23 @@ fn solve_document(
     let outputs = if is_array {
         let items: Vec<&RawValue> =
             serde_json::from_slice(bytes).with_context(|| format!("{name} is not a JSON array of requests"))?;
-        let records = items.into_par_iter().map(|raw| record(raw.get().as_bytes(), format)).collect();
+        // Each request's errors say where in the file: its line, column and
+        // byte offset, found in one pass over the text before it.
+        // (The items are slices of `bytes`, in order.)
+        let mut at = Origin::START;
+        let origins: Vec<Origin> = items
+            .iter()
+            .map(|raw| {
+                let start = (raw.get().as_ptr() as usize).saturating_sub(bytes.as_ptr() as usize);
+                at = at.after(bytes.get(at.byte..start).unwrap_or_default());
+                at
+            })
+            .collect();
+        let records =
+            items.into_par_iter().zip(origins).map(|(raw, at)| record(raw.get().as_bytes(), at, format)).collect();
         batch::answer(engine, budget, records)
     } else {
-        batch::answer(engine, budget, vec![record(bytes, format)])
+        batch::answer(engine, budget, vec![record(bytes, Origin::START, format)])
     };
     // Written straight from the outputs: a million-stop prediction never
     // becomes a JSON tree.
@@ -301,7 +325,11 @@ fn answer_lines(engine: &Engine, budget: &Budget, lines: &[Line], format: Format
     let records: Vec<Record> = lines
         .par_iter()
         .filter_map(|l| match l {
-            Line::Text(bytes) => Some(record(bytes, format)),
+            Line::Text { text, at } => {
+                // Without its line break, an error at its end is on its line.
+                let text = text.strip_suffix(b"\n").unwrap_or(text);
+                Some(record(text.strip_suffix(b"\r").unwrap_or(text), *at, format))
+            }
             Line::TooLong { .. } => None,
         })
         .collect();
@@ -309,7 +337,7 @@ fn answer_lines(engine: &Engine, budget: &Budget, lines: &[Line], format: Format
     let outputs: Vec<Output> = lines
         .iter()
         .map(|l| match l {
-            Line::Text(_) => solved.next().unwrap_or_else(|| {
+            Line::Text { .. } => solved.next().unwrap_or_else(|| {
                 error_record("internal_error", "solver failed: no output returned for this line".into())
             }),
             Line::TooLong { line_no } => error_record(
@@ -333,17 +361,16 @@ fn error_record(code: &'static str, message: String) -> Output {
 
 /// One non-blank NDJSON line.
 enum Line {
-    Text(Vec<u8>),
+    /// A line and where it starts in the input.
+    Text { text: Vec<u8>, at: Origin },
     /// Over [`MAX_LINE_BYTES`]: skipped as it was read.
-    TooLong {
-        line_no: usize,
-    },
+    TooLong { line_no: usize },
 }
 
 impl Line {
     fn bytes(&self) -> usize {
         match self {
-            Line::Text(t) => t.len(),
+            Line::Text { text, .. } => text.len(),
             Line::TooLong { .. } => 0,
         }
     }
@@ -480,6 +507,9 @@ fn read_lines(input: Box<dyn Read + Send>, name: &str, stream: bool, tx: &SyncSe
     // The line being read, its number, and whether it is too long (its bytes
     // are dropped) and, then, blank so far.
     let (mut line, mut line_no, mut too_long, mut blank) = (Vec::new(), 0usize, false, true);
+    // Bytes before the line being read, after a byte-order mark that starts
+    // the input (as `request::Origin` counts).
+    let (mut start, mut read, mut bom_checked) = (0usize, 0usize, false);
     loop {
         let full = batch.len() >= CHUNK_LINES || bytes >= CHUNK_BYTES;
         if !batch.is_empty() && (full || stream && reader.buffer().is_empty()) {
@@ -517,6 +547,14 @@ fn read_lines(input: Box<dyn Read + Send>, name: &str, stream: bool, tx: &SyncSe
             append(&mut line, part);
         }
         reader.consume(take);
+        read += take;
+        if !bom_checked && (line.len() >= 3 || complete) {
+            bom_checked = true;
+            if line.starts_with(b"\xEF\xBB\xBF") {
+                read -= 3;
+                line.drain(..3);
+            }
+        }
         if complete && (take > 0 || !line.is_empty() || too_long) {
             line_no += 1;
             if too_long {
@@ -531,10 +569,11 @@ fn read_lines(input: Box<dyn Read + Send>, name: &str, stream: bool, tx: &SyncSe
                 // (16 lines of 1.1 MB reserved 4 GiB and aborted under
                 // `ulimit -v`), and the room is kept for the next one.
                 let text = if line.capacity() > 1 << 20 { line.clone() } else { std::mem::take(&mut line) };
-                batch.push(Line::Text(text));
+                batch.push(Line::Text { text, at: Origin { line: line_no, column: 1, byte: start } });
             }
             line.clear();
             (too_long, blank) = (false, true);
+            start = read;
         }
         if at_end {
             if !batch.is_empty() {
@@ -566,10 +605,18 @@ fn write_lines(out: &mut impl Write, text: &[String]) -> anyhow::Result<()> {
     out.flush().context("writing the output")
 }
 
+/// The whole input.
+fn read_all(mut input: Box<dyn Read + Send>, name: &str) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    input.read_to_end(&mut bytes).with_context(|| format!("cannot read {name}"))?;
+    Ok(bytes)
+}
+
+/// A TSPLIB file's text, solved as one round trip in its own units.
 fn solve_tsplib(
     engine: &Engine,
     budget: &Budget,
-    mut input: Box<dyn Read + Send>,
+    bytes: &[u8],
     name: &str,
     format: Format,
     out: &mut impl Write,
@@ -577,9 +624,8 @@ fn solve_tsplib(
     if format == Format::Geojson {
         bail!("--format geojson needs [lat, lon] requests; TSPLIB files are planar or their own GEO format");
     }
-    let mut text = String::new();
-    input.read_to_string(&mut text).with_context(|| format!("cannot read {name}"))?;
-    let inst = tsplib::parse(&text).with_context(|| format!("{name} is not a TSPLIB file we can read"))?;
+    let text = std::str::from_utf8(bytes).with_context(|| format!("{name} is not a TSPLIB file we can read"))?;
+    let inst = tsplib::parse(text).with_context(|| format!("{name} is not a TSPLIB file we can read"))?;
     let problem = Problem::round_trip(inst.points, inst.metric);
     let sol = engine.solve(&problem, budget);
     if format == Format::Svg {
