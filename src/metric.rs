@@ -63,6 +63,22 @@ impl Metric {
         matches!(self, Metric::Haversine | Metric::Geodesic)
     }
 
+    /// A point's place, equal for every spelling of one place: -0.0 as 0.0,
+    /// and on the geographic metrics a pole at any longitude as longitude 0
+    /// and longitude -180 as 180 (one meridian). Their distances come out
+    /// near 1e-13 km, not 0, and would otherwise count as separate stops.
+    pub fn place(self, p: [f64; 2]) -> [u64; 2] {
+        let (lat, mut lon) = (p[0] + 0.0, p[1] + 0.0);
+        if self.is_geographic() {
+            if lat.abs() == 90.0 {
+                lon = 0.0;
+            } else if lon == -180.0 {
+                lon = 180.0;
+            }
+        }
+        [lat.to_bits(), lon.to_bits()]
+    }
+
     pub fn embedding(self) -> Embedding {
         match self {
             Metric::Haversine | Metric::Geodesic | Metric::Tsplib(Tsplib::Geo) => Embedding::Sphere,
@@ -181,9 +197,18 @@ pub fn geodesic_km(a: [f64; 2], b: [f64; 2]) -> f64 {
 
 /// The legs of a closed (`round_trip`) or open tour through `order`.
 pub fn tour_legs(metric: Metric, points: &[[f64; 2]], order: &[usize], round_trip: bool) -> Vec<f64> {
-    let mut legs: Vec<f64> = order.windows(2).map(|w| metric.dist(points[w[0]], points[w[1]])).collect();
+    // Two spellings of one place (`Metric::place`) are 0 apart exactly.
+    let leg = |a: usize, b: usize| {
+        let (p, q) = (points[a], points[b]);
+        if metric.place(p) == metric.place(q) {
+            0.0
+        } else {
+            metric.dist(p, q)
+        }
+    };
+    let mut legs: Vec<f64> = order.windows(2).map(|w| leg(w[0], w[1])).collect();
     if round_trip && !order.is_empty() {
-        legs.push(metric.dist(points[order[order.len() - 1]], points[order[0]]));
+        legs.push(leg(order[order.len() - 1], order[0]));
     }
     legs
 }

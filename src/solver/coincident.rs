@@ -1,9 +1,10 @@
-//! Points at the same coordinates are solved as one node and visited
-//! together. Without this, a location with more than K copies would fill its
+//! Points at the same place ([`Metric::place`]: the same coordinates, or a
+//! pole at two longitudes) are solved as one node and visited together. Without this, a location with more than K copies would fill its
 //! copies' candidate lists with zero-length edges and hide every edge that
 //! leaves it from the local search.
 
 use super::Problem;
+use crate::metric::Metric;
 use std::collections::HashMap;
 
 pub struct Groups {
@@ -15,16 +16,14 @@ pub struct Groups {
 
 impl Groups {
     /// `None` when every point is distinct.
-    pub fn find(points: &[[f64; 2]]) -> Option<Groups> {
+    pub fn find(points: &[[f64; 2]], metric: Metric) -> Option<Groups> {
         let mut index: HashMap<[u64; 2], u32> = HashMap::with_capacity(points.len());
         let mut members: Vec<Vec<usize>> = Vec::new();
-        // `+ 0.0` maps -0.0 to 0.0 so both spellings of zero coincide.
         let of: Vec<u32> = points
             .iter()
             .enumerate()
-            .map(|(i, p)| {
-                let key = [(p[0] + 0.0).to_bits(), (p[1] + 0.0).to_bits()];
-                let g = *index.entry(key).or_insert_with(|| {
+            .map(|(i, &p)| {
+                let g = *index.entry(metric.place(p)).or_insert_with(|| {
                     members.push(Vec::new());
                     members.len() as u32 - 1
                 });

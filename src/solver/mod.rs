@@ -366,8 +366,10 @@ impl Engine {
         let Some(gpu) = self.gpu_for(shaped.len()).filter(|_| !shaped.is_empty()) else {
             return out;
         };
-        let eligible: Vec<usize> =
-            shaped.into_par_iter().filter(|&i| coincident::Groups::find(&problems[i].points).is_none()).collect();
+        let eligible: Vec<usize> = shaped
+            .into_par_iter()
+            .filter(|&i| coincident::Groups::find(&problems[i].points, problems[i].metric).is_none())
+            .collect();
         for metric in [Metric::Haversine, Metric::Euclidean] {
             let idx: Vec<usize> = eligible.iter().copied().filter(|&i| problems[i].metric == metric).collect();
             if idx.is_empty() {
@@ -392,7 +394,7 @@ impl Engine {
         } else {
             p
         };
-        let found = match coincident::Groups::find(&p.points) {
+        let found = match coincident::Groups::find(&p.points, p.metric) {
             None => self.search(p, budget, t0),
             Some(groups) => {
                 let found = self.search(&groups.reduce(p), budget, t0);
