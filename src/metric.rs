@@ -197,10 +197,11 @@ pub fn geodesic_km(a: [f64; 2], b: [f64; 2]) -> f64 {
 
 /// The legs of a closed (`round_trip`) or open tour through `order`.
 pub fn tour_legs(metric: Metric, points: &[[f64; 2]], order: &[usize], round_trip: bool) -> Vec<f64> {
-    // Two spellings of one place (`Metric::place`) are 0 apart exactly.
+    // Two spellings of one place on the globe (`Metric::place`) are 0 apart
+    // exactly. Not on TSPLIB's metrics: GEO puts duplicates 1 apart.
     let leg = |a: usize, b: usize| {
         let (p, q) = (points[a], points[b]);
-        if metric.place(p) == metric.place(q) {
+        if metric.is_geographic() && metric.place(p) == metric.place(q) {
             0.0
         } else {
             metric.dist(p, q)

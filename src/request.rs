@@ -205,7 +205,12 @@ pub fn parse(bytes: &[u8]) -> Result<Request, Rejected> {
 /// in the file plus the byte offset, which is what finds the spot in a
 /// one-line file of megabytes.
 pub fn parse_at(bytes: &[u8], at: Origin) -> Result<Request, Rejected> {
+    let whole = bytes.len();
     let bytes = strip_bom(bytes);
+    // A mark inside a file (an NDJSON line's) is some of the file's bytes;
+    // a record that is the whole text counts from after its mark.
+    let mark = whole - bytes.len();
+    let at = if at == Origin::START { at } else { Origin { column: at.column + mark, byte: at.byte + mark, ..at } };
     let located = |e: &serde_json::Error| located(bytes, e, at);
     // serde also reads a struct from a sequence; a request is only an object.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
@@ -484,6 +489,13 @@ mod tests {
         // A syntax error, at the record's end.
         let m = parse_at(br#"{"coordinates": [[1, 2]"#, at).unwrap_err().error.to_string();
         assert!(m.ends_with("EOF while parsing a list at line 7 column 27 (byte offset 122)"), "{m}");
+        // A byte-order mark inside a file is some of its bytes; one that
+        // starts a whole record is not counted.
+        let marked = b"\xEF\xBB\xBF{\"coordinates\": [[1, 2]";
+        let m = parse_at(marked, at).unwrap_err().error.to_string();
+        assert!(m.ends_with("at line 7 column 30 (byte offset 125)"), "{m}");
+        let m = parse(marked).unwrap_err().error.to_string();
+        assert!(m.ends_with("at line 1 column 23 (byte offset 22)"), "{m}");
     }
 
     #[test]

@@ -379,6 +379,11 @@ fn tsplib_is_read_from_standard_input_too() {
     let o = run(&["solve", "-"], Some(b"NAME : broken\nDIMENSION : x\n"));
     assert!(!o.status.success());
     assert!(stderr(&o).contains("standard input is not a TSPLIB file"), "{}", stderr(&o));
+    // Other text with a capital first is bad JSON, answered as such.
+    for text in ["NaN", "True\n", "Error: 502 Bad Gateway"] {
+        let v = json(&ok(&["solve", "-"], Some(text.as_bytes())));
+        assert_eq!(v["error"]["code"], "invalid_json", "{text}: {v}");
+    }
 }
 
 #[test]

@@ -206,14 +206,10 @@ fn solve_document(
 ) -> anyhow::Result<()> {
     let bytes = read_all(input, name)?;
     let bytes = request::strip_bom(&bytes);
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    // No JSON text starts with a capital letter; a TSPLIB file starts with
-    // its `NAME :` (or another keyword) line. So `solve -` and a TSPLIB file
-    // under another name are read as TSPLIB.
-    if first.is_some_and(u8::is_ascii_uppercase) {
+    if is_tsplib(bytes) {
         return solve_tsplib(engine, budget, bytes, name, format, out);
     }
-    let is_array = first == Some(&b'[');
+    let is_array = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     if format == Format::Svg {
         if is_array {
             bail!(SVG_ONE);
@@ -603,6 +599,17 @@ fn write_lines(out: &mut impl Write, text: &[String]) -> anyhow::Result<()> {
         writeln!(out, "{t}").context("writing the output")?;
     }
     out.flush().context("writing the output")
+}
+
+/// Whether a document is TSPLIB: it opens with a keyword line, `NAME :`
+/// or another capitals-and-underscores word and a colon, which no JSON text
+/// does. So `solve -` and a TSPLIB file under another name are read as
+/// TSPLIB; other text (`NaN`, an HTML error page) stays an `invalid_json`
+/// record.
+fn is_tsplib(bytes: &[u8]) -> bool {
+    let text = bytes.trim_ascii_start();
+    let word = text.iter().take_while(|b| b.is_ascii_uppercase() || **b == b'_').count();
+    word > 0 && text[word..].trim_ascii_start().first() == Some(&b':')
 }
 
 /// The whole input.

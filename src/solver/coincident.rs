@@ -1,5 +1,6 @@
-//! Points at the same place ([`Metric::place`]: the same coordinates, or a
-//! pole at two longitudes) are solved as one node and visited together. Without this, a location with more than K copies would fill its
+//! Points at the same place ([`Metric::place`]: the same coordinates, a pole
+//! at two longitudes, or -180 and 180) are solved as one node and visited
+//! together. Without this, a location with more than K copies would fill its
 //! copies' candidate lists with zero-length edges and hide every edge that
 //! leaves it from the local search.
 
