@@ -420,17 +420,22 @@ async fn an_hour_long_request_is_cut_and_another_streams_checkpoint_refused() {
     assert_eq!(Checkpoint::load(&checkpoint).unwrap().stream_arn.as_deref(), Some(other), "the checkpoint was changed");
 }
 
-/// An endpoint that takes connections and never answers: the worker's
-/// first call (DescribeStreamSummary) times out, and it exits with an error
-/// saying so, rather than waiting for ever. Needs no emulator.
-#[test]
-fn an_endpoint_that_never_answers_times_out() {
+/// A worker whose endpoint takes connections and never answers, once its
+/// first call (DescribeStreamSummary) is in flight. Needs no emulator.
+fn silent_worker() -> (Child, TempCheckpoint) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
-    // Held open, never read or answered.
-    std::thread::spawn(move || listener.incoming().map_while(Result::ok).collect::<Vec<_>>());
+    let (connected, first) = std::sync::mpsc::channel();
+    // Connections held open, never read or answered.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming().map_while(Result::ok) {
+            let _ = connected.send(());
+            held.push(c);
+        }
+    });
     let checkpoint = TempCheckpoint::new();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_route-optim"))
+    let child = Command::new(env!("CARGO_BIN_EXE_route-optim"))
         .args(["worker", "--request-stream", "requests", "--prediction-stream", "predictions", "--checkpoint"])
         .arg(&*checkpoint)
         .env("AWS_ENDPOINT_URL", &endpoint)
@@ -443,21 +448,53 @@ fn an_endpoint_that_never_answers_times_out() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    first.recv_timeout(Duration::from_secs(30)).expect("the worker connects to its endpoint");
+    (child, checkpoint)
+}
+
+/// The exit status of `child` within `limit`, and its stderr.
+fn exit_within(mut child: Child, limit: Duration) -> (std::process::ExitStatus, String) {
     let t0 = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        if t0.elapsed() > Duration::from_secs(90) {
+        if t0.elapsed() > limit {
             let _ = child.kill();
-            panic!("still waiting on an endpoint that never answers after 90 s");
+            panic!("still running after {limit:?}");
         }
         std::thread::sleep(Duration::from_millis(100));
     };
     let mut err = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    (status, err)
+}
+
+/// An endpoint that never answers: the worker's first call times out, and
+/// it exits with an error saying so, rather than waiting for ever.
+#[test]
+fn an_endpoint_that_never_answers_times_out() {
+    let (child, _checkpoint) = silent_worker();
+    let (status, err) = exit_within(child, Duration::from_secs(90));
     assert!(!status.success());
     assert!(err.to_lowercase().contains("timeout") || err.to_lowercase().contains("timed out"), "{err}");
+}
+
+/// The first SIGTERM lets the call in flight finish (here it would wait out
+/// its 30 s timeout); a second quits at once, with status 130.
+#[test]
+fn a_second_sigterm_quits_at_once() {
+    let (mut child, _checkpoint) = silent_worker();
+    let term = |child: &Child| {
+        assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    };
+    term(&child);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "the first SIGTERM ended the worker at once");
+    term(&child);
+    let (status, err) = exit_within(child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("quitting at once"), "{err}");
 }
 
 /// Benchmark, not a test (`scripts/bench.sh worker`): sustained records/s of

@@ -64,15 +64,24 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     runtime.block_on(async move {
         let (stop, shutdown) = tokio::sync::watch::channel(false);
+        // The first SIGTERM or Ctrl-C stops after the batch in flight; a
+        // second quits at once, as `solve` does. What was not checkpointed
+        // is read and answered again on restart, with the same UUIDs.
         tokio::spawn(async move {
             let mut term =
                 tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
+            for first in [true, false] {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+                if first {
+                    tracing::info!("stopping: finishing the batch in flight (signal again to quit at once)");
+                    let _ = stop.send(true);
+                }
             }
-            tracing::info!("stopping: finishing the batch in flight");
-            let _ = stop.send(true);
+            tracing::warn!("quitting at once: what was not checkpointed is read again on restart");
+            std::process::exit(130);
         });
         worker::run(config, engine, super::kinesis_client().await, shutdown).await
     })
