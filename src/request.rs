@@ -173,7 +173,8 @@ pub struct Origin {
     pub line: usize,
     /// One-based, in bytes from the line's start, as serde_json counts.
     pub column: usize,
-    /// Zero-based, after any byte-order mark.
+    /// Zero-based, after a byte-order mark that starts the text (one
+    /// inside it, on a later NDJSON line, counts as its bytes).
     pub byte: usize,
 }
 
