@@ -370,6 +370,12 @@ fn tsplib_is_read_from_standard_input_too() {
         assert_eq!(from_stdin[key], from_file[key], "{key}");
     }
     assert_eq!(from_stdin["solver"]["kicks"], 2000);
+    // A byte-order mark, as Windows editors write, changes nothing.
+    let marked = TempFile::new("marked.tsp", &[&b"\xEF\xBB\xBF"[..], &text].concat());
+    let from_marked = json(&ok(&[&["solve", marked.path()][..], &args].concat(), None));
+    for key in ["name", "n", "order", "length"] {
+        assert_eq!(from_marked[key], from_file[key], "{key}");
+    }
     // A TSPLIB file is not NDJSON: asking for that is an error, not ignored.
     let o = run(&["solve", "--ndjson", &path], None);
     assert!(!o.status.success());

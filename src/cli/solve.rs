@@ -631,7 +631,9 @@ fn solve_tsplib(
     if format == Format::Geojson {
         bail!("--format geojson needs [lat, lon] requests; TSPLIB files are planar or their own GEO format");
     }
-    let text = std::str::from_utf8(bytes).with_context(|| format!("{name} is not a TSPLIB file we can read"))?;
+    // A byte-order mark hid the NAME line: the name came out empty.
+    let text = std::str::from_utf8(request::strip_bom(bytes))
+        .with_context(|| format!("{name} is not a TSPLIB file we can read"))?;
     let inst = tsplib::parse(text).with_context(|| format!("{name} is not a TSPLIB file we can read"))?;
     let problem = Problem::round_trip(inst.points, inst.metric);
     let sol = engine.solve(&problem, budget);
