@@ -111,19 +111,34 @@ async fn wait_for(kinesis: &aws_sdk_kinesis::Client, stream: &str, uuids: &[Stri
     }
 }
 
+/// A client, and a request stream of `shards` shards with a prediction
+/// stream beside it, both named after `tag`: the opening of every test here
+/// that needs the emulator. `None` when it is not running (skipped).
+struct Streams {
+    kinesis: aws_sdk_kinesis::Client,
+    requests: String,
+    predictions: String,
+    arn: String,
+}
+
+async fn streams(tag: &str, shards: i32) -> Option<Streams> {
+    services()?;
+    let kinesis = client(None).await;
+    let (requests, predictions) = (unique(&format!("{tag}-req")), unique(&format!("{tag}-pred")));
+    let arn = create_stream_with(&kinesis, &requests, shards).await;
+    create_stream(&kinesis, &predictions).await;
+    Some(Streams { kinesis, requests, predictions, arn })
+}
+
 async fn request_uuids(kinesis: &aws_sdk_kinesis::Client, stream: &str, arn: &str) -> Vec<String> {
     read_all(kinesis, stream).await.iter().map(|r| output_uuid(arn, r.sequence_number())).collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn four_shards_2000_requests_then_sigterm_checkpoints_the_last_record() {
-    if services().is_none() {
+    let Some(Streams { kinesis, requests, predictions, arn }) = streams("w", 4).await else {
         return;
-    }
-    let kinesis = client(None).await;
-    let (requests, predictions) = (unique("w-req"), unique("w-pred"));
-    let arn = create_stream_with(&kinesis, &requests, 4).await;
-    create_stream(&kinesis, &predictions).await;
+    };
     let (data, expect) = mixed_batch();
     let data: Vec<Vec<u8>> = data.iter().cycle().take(2000).cloned().collect();
     put_requests(&kinesis, &requests, &data).await;
@@ -165,13 +180,9 @@ async fn four_shards_2000_requests_then_sigterm_checkpoints_the_last_record() {
 /// is answered, and those answered twice (at least 100) byte for byte alike.
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_mid_run_and_restart_loses_nothing() {
-    if services().is_none() {
+    let Some(Streams { kinesis, requests, predictions, arn }) = streams("k", 4).await else {
         return;
-    }
-    let kinesis = client(None).await;
-    let (requests, predictions) = (unique("k-req"), unique("k-pred"));
-    let arn = create_stream_with(&kinesis, &requests, 4).await;
-    create_stream(&kinesis, &predictions).await;
+    };
     let (data, _) = mixed_batch();
     let data: Vec<Vec<u8>> = data.iter().cycle().take(2000).cloned().collect();
     put_requests(&kinesis, &requests, &data).await;
@@ -246,13 +257,9 @@ async fn sigkill_mid_run_and_restart_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_shard_split_while_running_loses_nothing() {
-    if services().is_none() {
+    let Some(Streams { kinesis, requests, predictions, arn }) = streams("s", 2).await else {
         return;
-    }
-    let kinesis = client(None).await;
-    let (requests, predictions) = (unique("s-req"), unique("s-pred"));
-    let arn = create_stream_with(&kinesis, &requests, 2).await;
-    create_stream(&kinesis, &predictions).await;
+    };
     let (data, _) = mixed_batch();
     put_requests(&kinesis, &requests, &data[..250]).await;
     let checkpoint = TempCheckpoint::new();
@@ -313,13 +320,9 @@ async fn put_to(kinesis: &aws_sdk_kinesis::Client, stream: &str, hash_key: &str,
 /// once read from the horizon).
 #[tokio::test(flavor = "multi_thread")]
 async fn start_latest_never_reaches_back_before_the_first_start() {
-    if services().is_none() {
+    let Some(Streams { kinesis, requests, predictions, arn }) = streams("l", 1).await else {
         return;
-    }
-    let kinesis = client(None).await;
-    let (requests, predictions) = (unique("l-req"), unique("l-pred"));
-    let arn = create_stream_with(&kinesis, &requests, 1).await;
-    create_stream(&kinesis, &predictions).await;
+    };
     let (data, _) = mixed_batch();
     put_requests(&kinesis, &requests, &data[..100]).await;
     let parent = split_first_shard(&kinesis, &requests).await;
@@ -374,13 +377,9 @@ async fn start_latest_never_reaches_back_before_the_first_start() {
 /// refused at start with a message saying so.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_hour_long_request_is_cut_and_another_streams_checkpoint_refused() {
-    if services().is_none() {
+    let Some(Streams { kinesis, requests, predictions, arn }) = streams("m", 1).await else {
         return;
-    }
-    let kinesis = client(None).await;
-    let (requests, predictions) = (unique("m-req"), unique("m-pred"));
-    let arn = create_stream_with(&kinesis, &requests, 1).await;
-    create_stream(&kinesis, &predictions).await;
+    };
     let mut rng = fastrand::Rng::with_seed(5);
     let coords: Vec<[f64; 2]> = (0..30).map(|_| [rng.f64() * 20.0 + 30.0, rng.f64() * 40.0 - 120.0]).collect();
     let long = serde_json::json!({ "id": "hour", "coordinates": coords, "options": { "time_limit_ms": 3_600_000 } });
@@ -504,14 +503,11 @@ fn a_second_sigterm_quits_at_once() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "benchmark: run by scripts/bench.sh worker"]
 async fn bench_worker_throughput() {
-    if services().is_none() {
-        return;
-    }
     const N: usize = 10_000;
-    let kinesis = client(None).await;
-    let (requests, predictions, sink) = (unique("b-req"), unique("b-pred"), unique("b-sink"));
-    let arn = create_stream_with(&kinesis, &requests, 4).await;
-    create_stream(&kinesis, &predictions).await;
+    let Some(Streams { kinesis, requests, predictions, arn }) = streams("b", 4).await else {
+        return;
+    };
+    let sink = unique("b-sink");
     create_stream(&kinesis, &sink).await;
     let mut rng = fastrand::Rng::with_seed(20);
     let data: Vec<Vec<u8>> = (0..N)
