@@ -121,8 +121,13 @@ impl Writer {
     }
 
     /// Writes every record, resending failed entries; never panics and never
-    /// returns early without saying which records are not written. No resend
-    /// starts after `deadline` (the Lambda's invocation deadline).
+    /// returns early without saying which records are not written. With a
+    /// `deadline` (the Lambda's invocation deadline) it returns by then: no
+    /// call or resend starts after it, and a call still waiting for its
+    /// answer is given up and its records counted as not written (they may
+    /// have landed; a replay writes the same outputs). The client's own
+    /// timeouts (30 s a call) would otherwise outlast the invocation, and
+    /// Lambda would never get the partial-batch response.
     pub async fn put_all(&self, records: &[Outgoing], deadline: Option<Instant>) -> WriteReport {
         let mut report = WriteReport { written: vec![false; records.len()], ..WriteReport::default() };
         let mut pending: Vec<usize> = (0..records.len()).collect();
@@ -141,6 +146,11 @@ impl Writer {
             }
             let mut failed = Vec::new();
             for chunk in chunks(records, &pending) {
+                let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                if left.is_some_and(|l| l.is_zero()) {
+                    failed.extend_from_slice(chunk);
+                    continue;
+                }
                 let entries = chunk
                     .iter()
                     .map(|&i| {
@@ -151,7 +161,17 @@ impl Writer {
                             .expect("data and partition key are set")
                     })
                     .collect();
-                match self.client.put_records().stream_name(&self.stream).set_records(Some(entries)).send().await {
+                let call = self.client.put_records().stream_name(&self.stream).set_records(Some(entries)).send();
+                let answered = match left {
+                    Some(left) => tokio::time::timeout(left, call).await,
+                    None => Ok(call.await),
+                };
+                let Ok(answered) = answered else {
+                    tracing::warn!(stream = %self.stream, records = chunk.len(), "PutRecords given up at the deadline");
+                    failed.extend_from_slice(chunk);
+                    continue;
+                };
+                match answered {
                     Ok(out) => {
                         for (k, &i) in chunk.iter().enumerate() {
                             match out.records().get(k) {
@@ -402,5 +422,36 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&out.data).unwrap();
         assert_eq!(v["error"]["code"], "too_large");
         assert_eq!(out.partition_key, "u");
+    }
+
+    /// An endpoint that takes connections and never answers (a stalled
+    /// Kinesis): with a deadline, `put_all` returns by it, every record
+    /// counted as not written, though the client itself would wait for ever
+    /// (this one has no timeouts at all).
+    #[tokio::test]
+    async fn a_call_that_is_not_answered_is_given_up_at_the_deadline() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let held: Vec<_> = listener.incoming().map_while(Result::ok).collect();
+            drop(held);
+        });
+        let config = aws_sdk_kinesis::Config::builder()
+            .behavior_version(aws_sdk_kinesis::config::BehaviorVersion::latest())
+            .region(aws_sdk_kinesis::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_kinesis::config::Credentials::new("test", "test", None, None, "test"))
+            .endpoint_url(endpoint)
+            .build();
+        let writer = Writer::new(Client::from_conf(config), "predictions");
+        let records: Vec<Outgoing> = (0..3).map(|_| rec(100)).collect();
+        let t0 = Instant::now();
+        let deadline = t0 + Duration::from_millis(500);
+        let report = tokio::time::timeout(Duration::from_secs(20), writer.put_all(&records, Some(deadline)))
+            .await
+            .expect("put_all waited past its deadline");
+        let took = t0.elapsed();
+        assert!(took >= Duration::from_millis(500) && took < Duration::from_secs(3), "{took:?}");
+        assert_eq!((report.failed(), report.first_failed()), (3, Some(0)));
+        assert!(report.fatal.is_none(), "{:?}", report.fatal);
     }
 }
