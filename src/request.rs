@@ -214,9 +214,17 @@ pub fn parse_at(bytes: &[u8], at: Origin) -> Result<Request, Rejected> {
     let at = if at == Origin::START { at } else { Origin { column: at.column + mark, byte: at.byte + mark, ..at } };
     let located = |e: &serde_json::Error| located(bytes, e, at);
     // serde also reads a struct from a sequence; a request is only an object.
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        let found = |kind: &str| RequestError::invalid("request", format!("expected a JSON object, found {kind}"));
         let error = match serde_json::from_slice::<Value>(bytes) {
-            Ok(v) => RequestError::invalid("request", format!("expected a JSON object, found {}", kind(&v))),
+            Ok(v) => found(kind(&v)),
+            // JSON that no tree holds (`1e999`, `["\udc00"]`): its first byte says what it is.
+            Err(e) if is_unrepresentable(&e) => found(match first {
+                Some(b'[') => "an array",
+                Some(b'"') => "a string",
+                _ => "a number",
+            }),
             Err(e) => RequestError::InvalidJson(located(&e)),
         };
         return Err(Rejected { id: None, error });
@@ -259,11 +267,14 @@ fn shown(v: f64) -> String {
 }
 
 /// Whether serde_json refused a value its grammar allows: a number beyond
-/// f64's range (`1e999`: JSON's only spelling of infinity) or a string
-/// with a lone surrogate escape (`"\udc00"`).
+/// f64's range (`1e999`: JSON's only spelling of infinity), a string with a
+/// lone surrogate escape (`"\udc00"`, or `"\ud800"` with no low half after
+/// it: "unexpected end of hex escape"), or bytes that are not UTF-8.
 fn is_unrepresentable(e: &serde_json::Error) -> bool {
     let m = e.to_string();
-    ["number out of range", "lone leading surrogate", "invalid unicode code point"].iter().any(|p| m.starts_with(p))
+    ["number out of range", "lone leading surrogate", "unexpected end of hex escape", "invalid unicode code point"]
+        .iter()
+        .any(|p| m.starts_with(p))
 }
 
 /// serde_json's message with its line and column moved from the record
@@ -548,9 +559,22 @@ mod tests {
         assert!(m.starts_with("coordinates[0][0]: number out of range at line 1"), "{m}");
         let (m, _) = message(r#"{"coordinates": [[1, 2]], "options": {"time_limit_ms": 1e400}}"#);
         assert!(m.starts_with("options.time_limit_ms: number out of range"), "{m}");
-        let (m, code) = message(r#"{"locations": ["\udc00"], "coordinates": [[1, 2]]}"#);
-        assert_eq!(code, "invalid_request");
-        assert!(m.starts_with("locations[0]: "), "{m}");
+        // A lone surrogate, low or high (serde_json words the two differently).
+        for name in [r#""\udc00""#, r#""\ud800""#, r#""\ud800\n""#] {
+            let (m, code) = message(&format!(r#"{{"locations": [{name}], "coordinates": [[1, 2]]}}"#));
+            assert_eq!(code, "invalid_request", "{name}: {m}");
+            assert!(m.starts_with("locations[0]: "), "{name}: {m}");
+        }
+        // A record that is JSON but not an object, even one no tree holds.
+        for (record, kind) in
+            [("42", "a number"), ("1e400", "a number"), ("[1e400]", "an array"), (r#""\ud800""#, "a string")]
+        {
+            let (m, code) = message(record);
+            assert_eq!(
+                (code, m.as_str()),
+                ("invalid_request", format!("request: expected a JSON object, found {kind}").as_str())
+            );
+        }
         // Broken JSON is still invalid JSON.
         let (_, code) = message(r#"{"coordinates": [[1e5, 0]"#);
         assert_eq!(code, "invalid_json");

@@ -221,6 +221,32 @@ fn array_with_a_bad_record_answers_every_record() {
     assert_eq!(uuids.len(), 3, "UUIDs are unique");
 }
 
+/// A byte that is not UTF-8 in one request's name is that request's error;
+/// the array is still split and the others solved.
+#[test]
+fn an_array_item_that_is_not_utf8_fails_alone() {
+    let mut body = br#"[{"id": "a", "coordinates": [[0, 0], [1, 1]]},
+ {"id": "b", "locations": [""#
+        .to_vec();
+    body.push(0xff);
+    body.extend_from_slice(
+        br#""], "coordinates": [[0, 0]]},
+ {"id": "c", "coordinates": [[2, 2]]}]"#,
+    );
+    let file = TempFile::new("latin.json", &body);
+    let out = json(&ok(&["solve", file.path()], None));
+    let items = out.as_array().expect("an array of outputs");
+    assert_eq!(items.iter().map(|i| i["id"].as_str().unwrap()).collect::<Vec<_>>(), ["a", "b", "c"]);
+    check_prediction(&items[0], None, &[[0.0, 0.0], [1.0, 1.0]], true);
+    check_prediction(&items[2], None, &[[2.0, 2.0]], true);
+    assert_eq!(items[1]["error"]["code"], "invalid_request");
+    let message = items[1]["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("locations[0]: ") && message.contains("line 2 column 29 (byte offset 75)"),
+        "{message}"
+    );
+}
+
 /// Lines of NDJSON with blank and whitespace-only lines, a CRLF ending, a
 /// broken line, an invalid request, and no newline at the end.
 const NDJSON: &str = concat!(

@@ -231,22 +231,18 @@ fn solve_document(
         };
     }
     let outputs = if is_array {
-        let items: Vec<&RawValue> =
-            serde_json::from_slice(bytes).with_context(|| format!("{name} is not a JSON array of requests"))?;
+        let items = array_items(bytes).with_context(|| format!("{name} is not a JSON array of requests"))?;
         // Each request's errors say where in the file: its line, column and
         // byte offset, found in one pass over the text before it.
-        // (The items are slices of `bytes`, in order.)
         let mut at = Origin::START;
         let origins: Vec<Origin> = items
             .iter()
-            .map(|raw| {
-                let start = (raw.get().as_ptr() as usize).saturating_sub(bytes.as_ptr() as usize);
+            .map(|&(start, _)| {
                 at = at.after(bytes.get(at.byte..start).unwrap_or_default());
                 at
             })
             .collect();
-        let records =
-            items.into_par_iter().zip(origins).map(|(raw, at)| record(raw.get().as_bytes(), at, format)).collect();
+        let records = items.into_par_iter().zip(origins).map(|((_, item), at)| record(item, at, format)).collect();
         batch::answer(engine, budget, records)
     } else {
         batch::answer(engine, budget, vec![record(bytes, Origin::START, format)])
@@ -261,6 +257,31 @@ fn solve_document(
     };
     written.context("writing the output")?;
     writeln!(out).context("writing the output")
+}
+
+/// The items of a JSON array, in order, each with its byte offset in
+/// `bytes`. serde_json checks the UTF-8 of every string as it splits, so a
+/// stray byte in one request's name would fail the whole file: the split
+/// reads a copy with each such byte as `?` (the offsets unchanged), and the
+/// items are cut from `bytes`, so that request alone is refused, naming its
+/// field.
+fn array_items(bytes: &[u8]) -> serde_json::Result<Vec<(usize, &[u8])>> {
+    let mended: Vec<u8>;
+    let text = if std::str::from_utf8(bytes).is_ok() {
+        bytes
+    } else {
+        mended = bytes.utf8_chunks().flat_map(|c| c.valid().bytes().chain(c.invalid().iter().map(|_| b'?'))).collect();
+        &mended
+    };
+    let items: Vec<&RawValue> = serde_json::from_slice(text)?;
+    Ok(items
+        .iter()
+        .map(|raw| {
+            // The items are slices of `text`, in order.
+            let start = (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+            (start, bytes.get(start..start + raw.get().len()).unwrap_or_default())
+        })
+        .collect())
 }
 
 /// NDJSON: a request a line in, an output a line out, in order; blank lines
