@@ -162,9 +162,15 @@ fn nint(x: f64) -> f64 {
 #[allow(clippy::approx_constant)] // TSPLIB's own PI, on purpose.
 fn tsplib_geo_radians(x: f64) -> f64 {
     const PI: f64 = 3.141592;
+    PI * tsplib_geo_degrees(x) / 180.0
+}
+
+/// TSPLIB GEO's `DDD.MM` (degrees, then minutes as the fraction: 89.99 is
+/// 89° 99′) as degrees, the way TSPLIB reads it.
+pub fn tsplib_geo_degrees(x: f64) -> f64 {
     let deg = x.trunc();
     let min = x - deg;
-    PI * (deg + 5.0 * min / 3.0) / 180.0
+    deg + 5.0 * min / 3.0
 }
 
 fn unit_vector(lat: f64, lon: f64) -> [f64; 3] {

@@ -79,14 +79,19 @@ pub fn tour(xy: &[[f64; 2]], closed: bool, title: &str) -> String {
 /// longitude is taken within 180° of the one before (± 360°), so a leg
 /// across the antimeridian is drawn as the short hop it is, not across the
 /// whole picture. Only a tour that goes round the globe keeps one seam.
+/// A pole, one place at every longitude, keeps the longitude of the stop
+/// before it (the first stop's, the first off a pole).
 pub fn project_geographic(coords: &[[f64; 2]]) -> Vec<[f64; 2]> {
     let mean = coords.iter().map(|p| p[0]).sum::<f64>() / coords.len().max(1) as f64;
     let c = mean.to_radians().cos();
-    let mut lon = coords.first().map_or(0.0, |p| p[1]);
+    let off_pole = |p: &&[f64; 2]| p[0].abs() < 90.0;
+    let mut lon = coords.iter().find(off_pole).map_or(0.0, |p| p[1]);
     coords
         .iter()
         .map(|p| {
-            lon += (p[1] - lon + 180.0).rem_euclid(360.0) - 180.0;
+            if off_pole(&p) {
+                lon += (p[1] - lon + 180.0).rem_euclid(360.0) - 180.0;
+            }
             [lon * c, p[0]]
         })
         .collect()
@@ -149,6 +154,21 @@ mod tests {
         let c = ((41.9f64 + 40.7 + 34.1) / 3.0).to_radians().cos();
         for (p, lon) in us.iter().zip([-87.6, -74.0, -118.2]) {
             assert!((p[0] - lon * c).abs() < 1e-9, "{p:?}");
+        }
+    }
+
+    /// The north pole given at three longitudes is one place: one dot in
+    /// a picture of the smallest size. Beside other stops it is drawn at
+    /// the longitude of the stop before it.
+    #[test]
+    fn a_pole_is_one_place() {
+        let xy = project_geographic(&[[90.0, 0.0], [90.0, 50.0], [90.0, -120.0]]);
+        assert!(xy.iter().all(|p| *p == xy[0]), "{xy:?}");
+        assert!(tour(&xy, true, "pole").contains(r#"width="100" height="100""#));
+        let xy = project_geographic(&[[90.0, 50.0], [80.0, 10.0], [90.0, -120.0], [80.0, 30.0]]);
+        let c = 85f64.to_radians().cos();
+        for (p, lon) in xy.iter().zip([10.0, 10.0, 10.0, 30.0]) {
+            assert!((p[0] - lon * c).abs() < 1e-9, "{xy:?}");
         }
     }
 

@@ -1,6 +1,6 @@
 //! TSPLIB `.tsp` files with node coordinates (EUC_2D, CEIL_2D, ATT, GEO).
 
-use crate::metric::{Metric, Tsplib};
+use crate::metric::{tsplib_geo_degrees, Metric, Tsplib};
 use crate::request::MAX_PLANAR;
 use std::collections::HashMap;
 use std::fmt;
@@ -34,25 +34,49 @@ pub fn parse_solutions(text: &str) -> HashMap<String, f64> {
         .collect()
 }
 
+/// A file as read from disk: a leading byte-order mark is skipped, and
+/// bytes that are not UTF-8 (a comment in Latin-1) read as U+FFFD, since
+/// only the keywords and numbers, all ASCII, matter.
+pub fn read(bytes: &[u8]) -> Result<Instance, TsplibError> {
+    parse(&String::from_utf8_lossy(bytes))
+}
+
+/// The lines of `text`, numbered from 1, ended by `\n`, `\r\n` or a lone `\r`
+/// (an old Mac file), and trimmed.
+fn numbered_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let (mut no, mut after_cr) = (0, false);
+    text.split_inclusive(['\n', '\r']).filter_map(move |piece| {
+        let crlf = after_cr && piece == "\n";
+        after_cr = piece.ends_with('\r');
+        if crlf {
+            return None;
+        }
+        no += 1;
+        Some((no, piece.trim()))
+    })
+}
+
 pub fn parse(text: &str) -> Result<Instance, TsplibError> {
     let err = |line: usize, reason: String| TsplibError { line, reason };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let (mut name, mut dim, mut metric) = (String::new(), None, None);
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim()));
-    let mut in_coords = false;
+    let mut lines = numbered_lines(text);
+    let mut section = None;
     for (no, line) in lines.by_ref() {
         if line.is_empty() {
             continue;
         }
         if line.starts_with("NODE_COORD_SECTION") {
-            in_coords = true;
+            section = Some(no);
             break;
         }
         if line == "EOF" {
             break;
         }
+        // `KEY : value`; a line without the colon is read as `KEY value`.
         let (key, value) = match line.split_once(':') {
             Some((k, v)) => (k.trim(), v.trim()),
-            None => (line, ""),
+            None => line.split_once(char::is_whitespace).map_or((line, ""), |(k, v)| (k, v.trim())),
         };
         match key {
             "NAME" => name = value.to_string(),
@@ -75,12 +99,15 @@ pub fn parse(text: &str) -> Result<Instance, TsplibError> {
             _ => {}
         }
     }
-    let last = text.lines().count();
-    let dim = dim.ok_or_else(|| err(last, "no DIMENSION".into()))?;
-    let metric = metric.ok_or_else(|| err(last, "no EDGE_WEIGHT_TYPE".into()))?;
-    if !in_coords {
-        return Err(err(last, "no NODE_COORD_SECTION".into()));
+    let last = numbered_lines(text).count().max(1);
+    if text.trim().is_empty() {
+        return Err(err(1, "the file is empty".into()));
     }
+    let Some(section) = section else {
+        return Err(err(last, "no NODE_COORD_SECTION".into()));
+    };
+    let dim = dim.ok_or_else(|| err(section, "no DIMENSION before NODE_COORD_SECTION".into()))?;
+    let metric = metric.ok_or_else(|| err(section, "no EDGE_WEIGHT_TYPE before NODE_COORD_SECTION".into()))?;
     let mut points = vec![None; dim];
     for (no, line) in lines {
         if line.is_empty() {
@@ -103,11 +130,10 @@ pub fn parse(text: &str) -> Result<Instance, TsplibError> {
             // past 90°, as TSPLIB reads it). Longitude may run either
             // -180..180 or 0..360; anything further is not a place, and its
             // trigonometry would lose every digit.
-            let degrees = |v: f64| v.trunc() + (v - v.trunc()) * 5.0 / 3.0;
-            if degrees(xv).abs() > 90.0 {
+            if tsplib_geo_degrees(xv).abs() > 90.0 {
                 return Err(err(no, format!("GEO latitude {x} (DDD.MM) is outside ±90°")));
             }
-            if degrees(yv).abs() > 360.0 {
+            if tsplib_geo_degrees(yv).abs() > 360.0 {
                 return Err(err(no, format!("GEO longitude {y} (DDD.MM) is outside ±360°")));
             }
         } else if xv.abs() > MAX_PLANAR || yv.abs() > MAX_PLANAR {
@@ -174,5 +200,41 @@ mod tests {
         assert_eq!(geo("2 89.99 0").unwrap_err().to_string(), "line 5: GEO latitude 89.99 (DDD.MM) is outside ±90°");
         assert!(geo("2 1e200 0").unwrap_err().to_string().starts_with("line 5: GEO latitude 1e200"));
         assert_eq!(geo("2 10 360.5").unwrap_err().to_string(), "line 5: GEO longitude 360.5 (DDD.MM) is outside ±360°");
+    }
+
+    /// A header that lacks a keyword is named at the section it should come
+    /// before; an empty file says so.
+    #[test]
+    fn missing_parts_are_named_where_they_are_missed() {
+        let e = |text: &str| parse(text).unwrap_err().to_string();
+        assert_eq!(e(""), "line 1: the file is empty");
+        assert_eq!(e(" \n\n"), "line 1: the file is empty");
+        assert_eq!(e("NAME: x\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EUC_2D\n"), "line 3: no NODE_COORD_SECTION");
+        assert_eq!(
+            e("NAME: x\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 0 0\nEOF\n"),
+            "line 3: no DIMENSION before NODE_COORD_SECTION"
+        );
+        assert_eq!(
+            e("DIMENSION: 1\n\nNODE_COORD_SECTION\n1 0 0\n"),
+            "line 3: no EDGE_WEIGHT_TYPE before NODE_COORD_SECTION"
+        );
+    }
+
+    /// What other writers of the format produce: keywords without the colon,
+    /// old Mac line ends (a lone CR), a byte-order mark, a comment in Latin-1.
+    #[test]
+    fn variants_of_the_format_are_read() {
+        let body = "NODE_COORD_SECTION\n1 0 0\n2 3 4\nEOF\n";
+        let i = parse(&format!("NAME t\nDIMENSION 2\nEDGE_WEIGHT_TYPE\tEUC_2D\n{body}")).unwrap();
+        assert_eq!((i.name.as_str(), i.metric, i.points.len()), ("t", Metric::Tsplib(Tsplib::Euc2d), 2));
+        let cr = "NAME: t\rDIMENSION: 2\rEDGE_WEIGHT_TYPE: EUC_2D\rNODE_COORD_SECTION\r1 0 0\r2 x 4\r";
+        assert_eq!(parse(cr).unwrap_err().to_string(), "line 6: coordinates \"x\" \"4\" are not finite numbers");
+        let crlf = cr.replace('\r', "\r\n");
+        assert_eq!(parse(&crlf).unwrap_err().line, 6);
+        let mut latin1 =
+            b"\xef\xbb\xbfNAME: t\nCOMMENT: S\xe3o Paulo\nDIMENSION: 2\nEDGE_WEIGHT_TYPE: EUC_2D\n".to_vec();
+        latin1.extend_from_slice(body.as_bytes());
+        let i = read(&latin1).unwrap();
+        assert_eq!((i.name.as_str(), i.points[1]), ("t", [3.0, 4.0]));
     }
 }

@@ -455,6 +455,16 @@ fn time_limit_is_parsed() {
     }
     let o = run(&["solve", "--time-limit", "abc", SEED_REQUEST], None);
     assert!(stderr(&o).contains("abc"), "{}", stderr(&o));
+    // A negative number is a value, answered with the reason, not taken for a flag.
+    for args in [&["solve", "--time-limit", "-0.5", SEED_REQUEST][..], &["bench", "tsplib", ".", "--time-limit", "-1"]]
+    {
+        let o = run(args, None);
+        assert!(
+            !o.status.success() && stderr(&o).contains("is not a non-negative number of seconds"),
+            "{}",
+            stderr(&o)
+        );
+    }
     // More seconds than a Duration holds is no limit, not an error.
     let out = json(&ok(&["solve", "--time-limit", "1e20", SEED_REQUEST], None));
     check_prediction(&out, Some(&CITIES), &seed_coords(), true);
@@ -762,6 +772,22 @@ fn gen_clustered_points_stay_in_the_box() {
     }
 }
 
+/// `gen --plane` keeps the points of a small square apart, and refuses a
+/// side it cannot round to.
+#[test]
+fn gen_plane_points_keep_apart_in_a_small_square() {
+    let req = json(&ok(&["gen", "--n", "50", "--plane", "1e-9", "--seed", "2"], None));
+    let mut pts: Vec<[f64; 2]> = req["coordinates"].as_array().expect("coordinates").iter().map(point).collect();
+    assert!(pts.iter().all(|p| p.iter().all(|v| (0.0..=1e-9).contains(v))), "{pts:?}");
+    pts.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    pts.dedup();
+    assert_eq!(pts.len(), 50, "points rounded together");
+    for side in ["-5", "0", "1e-200", "1e10"] {
+        let o = run(&["gen", "--n", "5", "--plane", side], None);
+        assert!(!o.status.success() && stderr(&o).contains("--plane: the side must be in"), "{side}: {}", stderr(&o));
+    }
+}
+
 /// `--format svg` draws the route through every stop and back, one dot a
 /// stop; batches are refused.
 #[test]
@@ -776,6 +802,21 @@ fn svg_draws_the_round_trip() {
     let tsp = ok(&["solve", "--format", "svg", "--time-limit", "0.1", &format!("{TSPLIB_DIR}berlin52.tsp")], None);
     let points = tsp.split("points=\"").nth(1).and_then(|r| r.split('"').next()).expect("polyline");
     assert_eq!(points.split_whitespace().count(), 53);
+    // A GEO file is a map, north up: the Mediterranean of ulysses22 spans
+    // 31° of longitude and 8° of latitude, Burma the other way round.
+    let size = |name: &str| {
+        let svg = ok(&["solve", "--format", "svg", "--iterations", "10", &format!("{TSPLIB_DIR}{name}.tsp")], None);
+        let number = |key: &str| -> f64 {
+            svg.split(&format!(" {key}=\"")).nth(1).and_then(|r| r.split('"').next()).unwrap().parse().unwrap()
+        };
+        (number("width"), number("height"))
+    };
+    let ((w, h), (bw, bh)) = (size("ulysses22"), size("burma14"));
+    assert!(w > 2.0 * h && bh > 1.5 * bw, "ulysses22 {w}×{h}, burma14 {bw}×{bh}");
+    // A euclidean request's length is in its own unit, not km.
+    let plane = r#"{"coordinates": [[0, 0], [3, 0], [3, 4]], "options": {"metric": "euclidean"}}"#;
+    let svg = ok(&["solve", "--format", "svg", "-"], Some(plane.as_bytes()));
+    assert!(svg.contains("<title>3 stops, 12.000</title>"), "{svg}");
     let o = run(&["solve", "--format", "svg", "--ndjson", "-"], Some(b"{}\n"));
     assert!(!o.status.success() && stderr(&o).contains("svg"), "{}", stderr(&o));
 }
@@ -1203,4 +1244,13 @@ fn bench_tsplib_names_missing_instances() {
     assert!(stderr(&o).contains("nosuch"), "{}", stderr(&o));
     let table = ok(&["bench", "tsplib", d, "--time-limit", "0.01", "--only", "burma14"], None);
     assert!(table.lines().any(|l| l.starts_with("burma14 ")), "{table}");
+    // One node: the optimum and the tour are 0, and so is the gap.
+    std::fs::write(dir.path().join("one.tsp"), "DIMENSION: 1\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 5 5\n")
+        .unwrap();
+    std::fs::write(dir.path().join("solutions"), "one : 0\n").unwrap();
+    let table = ok(&["bench", "tsplib", d, "--time-limit", "0.01", "--csv"], None);
+    assert_eq!(
+        table.lines().nth(1).map(|l| l.split(',').take(5).collect::<Vec<_>>()),
+        Some(vec!["one", "1", "0", "0", "0.0000"])
+    );
 }

@@ -52,7 +52,7 @@ pub struct BatchArgs {
 pub struct TsplibArgs {
     dir: PathBuf,
     /// Search time per instance, seconds.
-    #[arg(long, value_name = "SECONDS", value_parser = super::solve::parse_seconds)]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = super::solve::parse_seconds)]
     time_limit: Duration,
     /// Only instances with at most this many nodes.
     #[arg(long)]
@@ -143,10 +143,10 @@ fn tsplib_suite(a: TsplibArgs) -> anyhow::Result<()> {
         // A listed instance that cannot be read is an error, not a row
         // silently missing from the table.
         let path = a.dir.join(format!("{name}.tsp"));
-        let text = std::fs::read_to_string(&path).with_context(|| {
+        let bytes = std::fs::read(&path).with_context(|| {
             format!("instance {name} (listed in {}): cannot read {}", sol_path.display(), path.display())
         })?;
-        let inst = tsplib::parse(&text).with_context(|| format!("instance {name}: {}", path.display()))?;
+        let inst = tsplib::read(&bytes).with_context(|| format!("instance {name}: {}", path.display()))?;
         if a.max_n.is_none_or(|m| inst.points.len() <= m) {
             instances.push((name.clone(), *opt, inst));
         }
@@ -166,7 +166,8 @@ fn tsplib_suite(a: TsplibArgs) -> anyhow::Result<()> {
         let t = Instant::now();
         let sol = engine.solve(&Problem::round_trip(inst.points, inst.metric), &budget);
         let wall = t.elapsed().as_secs_f64();
-        let gap = 100.0 * (sol.length - opt) / opt;
+        // A one-node instance's optimum is 0: no gap when the tour is 0 too.
+        let gap = if sol.length == opt { 0.0 } else { 100.0 * (sol.length - opt) / opt };
         gaps.push(gap);
         if a.csv {
             writeln!(out, "{name},{n},{opt},{},{gap:.4},{wall:.3}", sol.length)

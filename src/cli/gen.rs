@@ -24,9 +24,13 @@ pub struct GenArgs {
     /// Planar points in the square [0, SIDE]² with `"metric": "euclidean"`
     /// instead of lat/lon: the setting of the Beardwood–Halton–Hammersley
     /// estimate 0.7124·√(n·SIDE²) that `bench` compares large tours with.
-    #[arg(long, value_name = "SIDE", conflicts_with = "bbox")]
+    #[arg(long, value_name = "SIDE", conflicts_with = "bbox", allow_negative_numbers = true)]
     plane: Option<f64>,
 }
+
+/// Smallest `--plane` side: points are rounded to a millionth of a side
+/// under 1, and that millionth must stay a normal number.
+const MIN_SIDE: f64 = 1e-100;
 
 /// What one generated request holds, written straight from the vectors (a
 /// million points never become a JSON tree).
@@ -49,8 +53,8 @@ pub fn run(a: GenArgs) -> anyhow::Result<()> {
     let [lat0, lon0, lat1, lon1] = match a.plane {
         Some(side) => {
             ensure!(
-                side > 0.0 && side <= route_optim::request::MAX_PLANAR,
-                "--plane: the side must be in (0, {:e}]",
+                (MIN_SIDE..=route_optim::request::MAX_PLANAR).contains(&side),
+                "--plane: the side must be in [{MIN_SIDE:e}, {:e}]",
                 route_optim::request::MAX_PLANAR
             );
             [0.0, 0.0, side, side]
@@ -73,6 +77,9 @@ pub fn run(a: GenArgs) -> anyhow::Result<()> {
     let mut rng = fastrand::Rng::with_seed(a.seed);
     let mut out = BufWriter::new(super::Stdout::plain());
     let (dlat, dlon) = (lat1 - lat0, lon1 - lon0);
+    // Six decimals (~0.1 m for lat/lon), as a client would send; on a plane
+    // side under 1, a millionth of the side, so small squares keep their points apart.
+    let scale = 1e6 / a.plane.unwrap_or(1.0).min(1.0);
     for k in 0..a.count {
         let centres: Vec<[f64; 2]> = if a.clustered {
             let c = (a.n as f64).sqrt().ceil() as usize;
@@ -89,8 +96,7 @@ pub fn run(a: GenArgs) -> anyhow::Result<()> {
                 } else {
                     (lat0 + rng.f64() * dlat, lon0 + rng.f64() * dlon)
                 };
-                // Six decimals (~0.1 m for lat/lon), as a client would send.
-                [(lat * 1e6).round() / 1e6, (lon * 1e6).round() / 1e6]
+                [(lat * scale).round() / scale, (lon * scale).round() / scale]
             })
             .collect();
         let options = a.plane.map(|_| Options { metric: "euclidean" });

@@ -6,6 +6,7 @@ use super::Stdout;
 use anyhow::{bail, Context};
 use rayon::prelude::*;
 use route_optim::batch::{self, Record};
+use route_optim::metric::{self, Metric, Tsplib};
 use route_optim::output::{millis, ErrorBody, ErrorRecord, GeoJson, Output};
 use route_optim::request::{self, Origin, Rejected, RequestError};
 use route_optim::solver::{Budget, Engine, Problem};
@@ -46,7 +47,7 @@ pub struct SolveArgs {
     ndjson: bool,
     /// Search time per instance, in seconds (decimal, e.g. 0.1); a request's own
     /// options.time_limit_ms wins. Default: stop on stagnation, with a cap that grows with n.
-    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = parse_seconds)]
     time_limit: Option<Duration>,
     /// Seed for requests that give none.
     #[arg(long)]
@@ -219,7 +220,9 @@ fn solve_document(
         return match batch::answer(engine, budget, vec![rec]).remove(0) {
             Output::Prediction(p) => {
                 let stops = p.stops();
-                let title = format!("{stops} stops, {:.3} km", p.distance_km);
+                // A euclidean distance is in the coordinates' own unit.
+                let unit = if geographic { " km" } else { "" };
+                let title = format!("{stops} stops, {:.3}{unit}", p.distance_km);
                 // Geographic stops are [lat, lon]; euclidean ones are x, y.
                 let coords = &p.coordinates[..stops];
                 let xy = if geographic { svg::project_geographic(coords) } else { coords.to_vec() };
@@ -652,14 +655,16 @@ fn solve_tsplib(
     if format == Format::Geojson {
         bail!("--format geojson needs [lat, lon] requests; TSPLIB files are planar or their own GEO format");
     }
-    // A byte-order mark hid the NAME line: the name came out empty.
-    let text = std::str::from_utf8(request::strip_bom(bytes))
-        .with_context(|| format!("{name} is not a TSPLIB file we can read"))?;
-    let inst = tsplib::parse(text).with_context(|| format!("{name} is not a TSPLIB file we can read"))?;
+    let inst = tsplib::read(bytes).with_context(|| format!("{name} is not a TSPLIB file we can read"))?;
     let problem = Problem::round_trip(inst.points, inst.metric);
     let sol = engine.solve(&problem, budget);
     if format == Format::Svg {
-        let xy: Vec<[f64; 2]> = sol.order.iter().map(|&i| problem.points[i]).collect();
+        let mut xy: Vec<[f64; 2]> = sol.order.iter().map(|&i| problem.points[i]).collect();
+        // GEO is `[lat, lon]` in TSPLIB's DDD.MM: drawn as a map, like a request.
+        if problem.metric == Metric::Tsplib(Tsplib::Geo) {
+            let degrees: Vec<[f64; 2]> = xy.iter().map(|p| p.map(metric::tsplib_geo_degrees)).collect();
+            xy = svg::project_geographic(&degrees);
+        }
         let title = format!("{}: {} nodes, length {}", inst.name, sol.order.len(), sol.length.round());
         return write!(out, "{}", svg::tour(&xy, true, &title)).context("writing the output");
     }

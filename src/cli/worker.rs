@@ -34,7 +34,7 @@ pub struct WorkerArgs {
     /// Longest the searches of one batch run, in seconds (decimal): a
     /// request's time_limit_ms beyond it is cut short, so that one request
     /// cannot hold up its shard.
-    #[arg(long, env = "MAX_SOLVE_S", value_name = "SECONDS", default_value = "60", value_parser = super::solve::parse_seconds)]
+    #[arg(long, env = "MAX_SOLVE_S", value_name = "SECONDS", default_value = "60", allow_negative_numbers = true, value_parser = super::solve::parse_seconds)]
     max_solve_s: Duration,
 }
 
