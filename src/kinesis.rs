@@ -427,7 +427,7 @@ mod tests {
     /// An endpoint that takes connections and never answers (a stalled
     /// Kinesis): with a deadline, `put_all` returns by it, every record
     /// counted as not written, though the client itself would wait for ever
-    /// (this one has no timeouts at all).
+    /// (this one has no call or read timeout).
     #[tokio::test]
     async fn a_call_that_is_not_answered_is_given_up_at_the_deadline() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -220,7 +220,7 @@ pub fn parse_at(bytes: &[u8], at: Origin) -> Result<Request, Rejected> {
         let error = match serde_json::from_slice::<Value>(bytes) {
             Ok(v) => found(kind(&v)),
             // JSON that no tree holds (`1e999`, `["\udc00"]`): its first byte says what it is.
-            Err(e) if is_unrepresentable(&e) => found(match first {
+            Err(e) if is_unrepresentable(&e, bytes) => found(match first {
                 Some(b'[') => "an array",
                 Some(b'"') => "a string",
                 _ => "a number",
@@ -239,7 +239,7 @@ pub fn parse_at(bytes: &[u8], at: Origin) -> Result<Request, Rejected> {
                 serde_json::error::Category::Data => RequestError::invalid(field, located(&inner)),
                 // JSON's grammar allows these; f64 and Rust's strings do not.
                 // The field is named, as for a wrong type.
-                _ if is_unrepresentable(&inner) => RequestError::invalid(field, located(&inner)),
+                _ if is_unrepresentable(&inner, bytes) => RequestError::invalid(field, located(&inner)),
                 // Valid JSON that failed as syntax: a point with more than two
                 // numbers. (A tree, but only on this error path: `IgnoredAny`
                 // would let numbers out of f64's range through.)
@@ -269,12 +269,16 @@ fn shown(v: f64) -> String {
 /// Whether serde_json refused a value its grammar allows: a number beyond
 /// f64's range (`1e999`: JSON's only spelling of infinity), a string with a
 /// lone surrogate escape (`"\udc00"`, or `"\ud800"` with no low half after
-/// it: "unexpected end of hex escape"), or bytes that are not UTF-8.
-fn is_unrepresentable(e: &serde_json::Error) -> bool {
+/// it: "unexpected end of hex escape"), or bytes that are not UTF-8. The
+/// error comes where the value is, before the rest of `bytes` is read, so
+/// the rest is checked too: `[1e400` is broken JSON. (`IgnoredAny` checks
+/// the grammar alone, and only on this error path.)
+fn is_unrepresentable(e: &serde_json::Error, bytes: &[u8]) -> bool {
     let m = e.to_string();
     ["number out of range", "lone leading surrogate", "unexpected end of hex escape", "invalid unicode code point"]
         .iter()
         .any(|p| m.starts_with(p))
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
 }
 
 /// serde_json's message with its line and column moved from the record
@@ -575,9 +579,20 @@ mod tests {
                 ("invalid_request", format!("request: expected a JSON object, found {kind}").as_str())
             );
         }
-        // Broken JSON is still invalid JSON.
-        let (_, code) = message(r#"{"coordinates": [[1e5, 0]"#);
-        assert_eq!(code, "invalid_json");
+        // Broken JSON is still invalid JSON, even where a value in it could
+        // not be held before it broke.
+        for broken in [
+            r#"{"coordinates": [[1e5, 0]"#,
+            r#"{"coordinates": [[1e400, 0]"#,
+            r#"{"coordinates": [[0, 0]], "locations": ["\ud800x"#,
+            r#"{"coordinates": [[0, 0]], "locations": ["\ud800\x"]}"#,
+            "[1e400",
+            "1e400 x",
+            r#""\ud800x"#,
+        ] {
+            let (m, code) = message(broken);
+            assert_eq!(code, "invalid_json", "{broken}: {m}");
+        }
     }
 
     #[test]

@@ -35,8 +35,9 @@ pub fn parse_solutions(text: &str) -> HashMap<String, f64> {
 }
 
 /// A file as read from disk: a leading byte-order mark is skipped, and
-/// bytes that are not UTF-8 (a comment in Latin-1) read as U+FFFD, since
-/// only the keywords and numbers, all ASCII, matter.
+/// bytes that are not UTF-8 (a comment in Latin-1) read as U+FFFD: the
+/// keywords and numbers, all ASCII, are read as written, and a NAME in
+/// Latin-1 keeps U+FFFD where its accented letters were.
 pub fn read(bytes: &[u8]) -> Result<Instance, TsplibError> {
     parse(&String::from_utf8_lossy(bytes))
 }

@@ -117,8 +117,9 @@ async fn throttled_put_records_are_resent_until_every_output_arrives() {
     let event: KinesisEvent = serde_json::from_value(lambda_event(&records, &arn)).unwrap();
 
     // The handler writes through the proxy, which throttles 10% of entries.
-    // With the default 6 attempts an entry fails them all once in 10^6, so
-    // this test would fail about once in 1000 runs: 12 make it 10^-12.
+    // With the default 6 attempts an entry fails them all once in 10^6:
+    // over 1000 entries (two deliveries of 500), once in 1000 runs. With 12,
+    // once in 10^9.
     let mut through_proxy = Writer::new(client(Some(&proxy_url)).await, &predictions);
     through_proxy.max_attempts = 12;
     let st = state(through_proxy);

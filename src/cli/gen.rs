@@ -29,7 +29,8 @@ pub struct GenArgs {
 }
 
 /// Smallest `--plane` side: points are rounded to a millionth of a side
-/// under 1, and that millionth must stay a normal number.
+/// under 1, through a scale of 10^6 / side, which must stay far inside
+/// f64's range (10^106 here).
 const MIN_SIDE: f64 = 1e-100;
 
 /// What one generated request holds, written straight from the vectors (a
@@ -96,7 +97,8 @@ pub fn run(a: GenArgs) -> anyhow::Result<()> {
                 } else {
                     (lat0 + rng.f64() * dlat, lon0 + rng.f64() * dlon)
                 };
-                [(lat * scale).round() / scale, (lon * scale).round() / scale]
+                // The rounding may pass an edge by a unit in the last place.
+                [((lat * scale).round() / scale).clamp(lat0, lat1), ((lon * scale).round() / scale).clamp(lon0, lon1)]
             })
             .collect();
         let options = a.plane.map(|_| Options { metric: "euclidean" });
