@@ -58,10 +58,18 @@ pub fn answer(event: KinesisEvent, engine: &Engine, budget: &Budget) -> (Vec<Out
     (outputs.into_iter().map(encode).collect(), error_records)
 }
 
+/// `deadline` is the invocation's (Lambda-Runtime-Deadline-Ms). One that has
+/// already passed as the invocation starts is not Lambda's: cargo-lambda
+/// 1.9.2's emulator sends 600000, ten minutes after 1970. The batch is then
+/// answered without one (default search budgets, writes until done), with a
+/// warning, rather than solved without a search and not written at all.
 pub async fn handle(event: KinesisEvent, deadline: SystemTime, state: &State) -> (KinesisEventResponse, Metrics) {
     let t0 = Instant::now();
-    let remaining = deadline.duration_since(SystemTime::now()).unwrap_or_default();
-    let budget = Budget { deadline: Some(t0 + remaining - write_margin(remaining)), ..Budget::default() };
+    let remaining = deadline.duration_since(SystemTime::now()).ok().filter(|r| !r.is_zero());
+    if remaining.is_none() {
+        tracing::warn!(deadline_ms = ?deadline.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis()).ok(), "the invocation's deadline has passed as it starts: working without one");
+    }
+    let budget = Budget { deadline: remaining.map(|r| t0 + r - write_margin(r)), ..Budget::default() };
     let sequence: Vec<String> = event.records.iter().map(|r| r.kinesis.sequence_number.clone()).collect();
     let engine = state.engine.clone();
     let (outgoing, error_records) = match tokio::task::spawn_blocking(move || answer(event, &engine, &budget)).await {
@@ -80,7 +88,8 @@ pub async fn handle(event: KinesisEvent, deadline: SystemTime, state: &State) ->
     let t1 = Instant::now();
     // Stop resending a little before the invocation ends, so the partial
     // response still reaches Lambda.
-    let report = state.writer.put_all(&outgoing, Some(t0 + remaining.saturating_sub(Duration::from_millis(100)))).await;
+    let report =
+        state.writer.put_all(&outgoing, remaining.map(|r| t0 + r.saturating_sub(Duration::from_millis(100)))).await;
     let metrics = Metrics {
         records: outgoing.len(),
         error_records,

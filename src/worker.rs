@@ -383,7 +383,11 @@ const IDLE_MAX: Duration = Duration::from_secs(1);
 const THROTTLED_MAX: Duration = Duration::from_secs(5);
 
 impl Reader {
-    async fn iterator(&self) -> Option<String> {
+    /// A shard iterator at the reader's position: `Ok(None)` when Kinesis
+    /// answers without one, which it does for a closed shard asked for a
+    /// position past its last record (a restart from a checkpoint at a split
+    /// parent's end); `Err` when the call failed and is to be tried again.
+    async fn iterator(&self) -> Result<Option<String>, ()> {
         let req = self.client.get_shard_iterator().stream_name(&self.stream).shard_id(&self.shard);
         let req = match (&self.after, self.since_ms) {
             (Some(seq), _) => {
@@ -395,12 +399,19 @@ impl Reader {
             (None, None) => req.shard_iterator_type(ShardIteratorType::TrimHorizon),
         };
         match req.send().await {
-            Ok(out) => out.shard_iterator().map(str::to_string),
+            Ok(out) => Ok(out.shard_iterator().map(str::to_string)),
             Err(e) => {
                 tracing::warn!(shard = %self.shard, error = %aws_sdk_kinesis::error::DisplayErrorContext(&e), "GetShardIterator failed");
-                None
+                Err(())
             }
         }
+    }
+
+    /// Tells the dispatcher the shard is read to its end (its children may
+    /// start once every parent is).
+    async fn end(&self) {
+        let _ = self.tx.send(Msg::End { shard: self.shard.clone() }).await;
+        tracing::info!(shard = %self.shard, "shard closed and read to its end");
     }
 
     async fn run(mut self) {
@@ -408,10 +419,13 @@ impl Reader {
         let mut iterator = None;
         while !*self.shutdown.borrow() {
             if iterator.is_none() {
-                iterator = self.iterator().await;
-                if iterator.is_none() {
-                    self.sleep(Duration::from_secs(1)).await;
-                    continue;
+                match self.iterator().await {
+                    Ok(Some(it)) => iterator = Some(it),
+                    Ok(None) => return self.end().await,
+                    Err(()) => {
+                        self.sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
                 }
             }
             let it = iterator.take().unwrap_or_default();
@@ -430,11 +444,7 @@ impl Reader {
                     }
                     match page.next_shard_iterator() {
                         Some(next) => iterator = Some(next.to_string()),
-                        None => {
-                            let _ = self.tx.send(Msg::End { shard: self.shard.clone() }).await;
-                            tracing::info!(shard = %self.shard, "shard closed and read to its end");
-                            return;
-                        }
+                        None => return self.end().await,
                     }
                 }
                 Err(e) => {

@@ -25,13 +25,29 @@ impl Worker {
     }
 
     fn start_with(requests: &str, predictions: &str, checkpoint: &Path, batch_max: usize, more: &[&str]) -> Worker {
+        Worker::start_at(None, requests, predictions, checkpoint, batch_max, more)
+    }
+
+    /// With `endpoint`, the worker reaches Kinesis there instead.
+    fn start_at(
+        endpoint: Option<&str>,
+        requests: &str,
+        predictions: &str,
+        checkpoint: &Path,
+        batch_max: usize,
+        more: &[&str],
+    ) -> Worker {
         // Appended to the log, which a restart with the same checkpoint shares.
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(checkpoint.with_extension("log"))
             .expect("worker log");
-        let child = Command::new(env!("CARGO_BIN_EXE_route-optim"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_route-optim"));
+        if let Some(url) = endpoint {
+            command.env("AWS_ENDPOINT_URL", url);
+        }
+        let child = command
             .args(["worker", "--request-stream", requests, "--prediction-stream", predictions])
             .arg("--checkpoint")
             .arg(checkpoint)
@@ -276,6 +292,64 @@ async fn a_shard_split_while_running_loses_nothing() {
     assert_eq!(worker.terminate().code(), Some(0));
     let cp = Checkpoint::load(&checkpoint).unwrap();
     assert!(cp.finished.contains(parent.shard_id()), "the split parent is finished: {cp:?}");
+}
+
+/// Kinesis may answer GetShardIterator without an iterator for a closed
+/// shard asked for a position past its end: here a restart from a
+/// checkpoint at a split parent's last record, through a proxy that answers
+/// so for the parent. The parent is then read to its end, and its children
+/// are read (they once waited for it for ever).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_shard_without_an_iterator_is_at_its_end() {
+    let Some(Streams { kinesis, requests, predictions, arn }) = streams("e", 1).await else {
+        return;
+    };
+    let (data, _) = mixed_batch();
+    put_requests(&kinesis, &requests, &data[..50]).await;
+    let checkpoint = TempCheckpoint::new();
+    let first = Worker::start(&requests, &predictions, &checkpoint, 200);
+    wait_for(&kinesis, &predictions, &request_uuids(&kinesis, &requests, &arn).await).await;
+    assert_eq!(first.terminate().code(), Some(0));
+    let parent = split_first_shard(&kinesis, &requests).await;
+    put_requests(&kinesis, &requests, &data[50..100]).await;
+    let uuids = request_uuids(&kinesis, &requests, &arn).await;
+    assert_eq!(uuids.len(), 100);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let upstream = std::env::var("AWS_ENDPOINT_URL").expect("the emulator's address");
+    let log = checkpoint.with_extension("proxy");
+    let _proxy = Killed(
+        Command::new("python3")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/throttle_proxy.py"))
+            .args([&port.to_string(), &upstream, "0"])
+            .arg(&log)
+            .arg(parent.shard_id())
+            .spawn()
+            .expect("python3 runs the proxy"),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t0.elapsed() < Duration::from_secs(20), "the proxy did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let second = Worker::start_at(Some(&url), &requests, &predictions, &checkpoint, 200, &[]);
+    let outputs = wait_for(&kinesis, &predictions, &uuids).await;
+    assert_eq!(second.terminate().code(), Some(0));
+    let _ = std::fs::remove_file(&log);
+    assert_eq!(outputs.len(), 100);
+    let cp = Checkpoint::load(&checkpoint).unwrap();
+    assert!(cp.finished.contains(parent.shard_id()), "the parent is finished: {cp:?}");
+}
+
+/// A child process killed when the test ends, passed or not.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Splits the stream's first shard at the middle of its hash range; returns

@@ -7,7 +7,11 @@ and the two answers merged in entry order. Every PutRecords call's entry count
 and payload bytes are appended to the log file, one JSON line each, so tests
 can check the 500-record / 5 MiB limits.
 
-usage: throttle_proxy.py LISTEN_PORT UPSTREAM_URL FRACTION LOG_FILE
+With NO_ITERATOR_SHARD, GetShardIterator on that shard is answered without a
+ShardIterator, as Kinesis answers it for a closed shard asked for a position
+past its end.
+
+usage: throttle_proxy.py LISTEN_PORT UPSTREAM_URL FRACTION LOG_FILE [NO_ITERATOR_SHARD]
 """
 import base64
 import json
@@ -17,6 +21,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT, UPSTREAM, FRACTION, LOG = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), sys.argv[4]
+NO_ITERATOR_SHARD = sys.argv[5] if len(sys.argv) > 5 else None
 rng = random.Random(7)
 
 
@@ -46,7 +51,10 @@ class Proxy(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        if self.headers.get("X-Amz-Target", "").endswith(".PutRecords"):
+        target = self.headers.get("X-Amz-Target", "")
+        if target.endswith(".GetShardIterator") and json.loads(body).get("ShardId") == NO_ITERATOR_SHARD:
+            return self.reply(200, "application/x-amz-json-1.1", b"{}")
+        if target.endswith(".PutRecords"):
             req = json.loads(body)
             entries = req["Records"]
             with open(LOG, "a") as log:
