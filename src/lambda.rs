@@ -61,8 +61,9 @@ pub fn answer(event: KinesisEvent, engine: &Engine, budget: &Budget) -> (Vec<Out
 /// `deadline` is the invocation's (Lambda-Runtime-Deadline-Ms). One that has
 /// already passed as the invocation starts is not Lambda's: cargo-lambda
 /// 1.9.2's emulator sends 600000, ten minutes after 1970. The batch is then
-/// answered without one (default search budgets, writes until done), with a
-/// warning, rather than solved without a search and not written at all.
+/// answered without one (default search budgets, writes bounded by their
+/// attempts alone), with a warning, rather than solved without a search and
+/// not written at all.
 pub async fn handle(event: KinesisEvent, deadline: SystemTime, state: &State) -> (KinesisEventResponse, Metrics) {
     let t0 = Instant::now();
     let remaining = deadline.duration_since(SystemTime::now()).ok().filter(|r| !r.is_zero());

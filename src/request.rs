@@ -219,13 +219,17 @@ pub fn parse_at(bytes: &[u8], at: Origin) -> Result<Request, Rejected> {
         let found = |kind: &str| RequestError::invalid("request", format!("expected a JSON object, found {kind}"));
         let error = match serde_json::from_slice::<Value>(bytes) {
             Ok(v) => found(kind(&v)),
-            // JSON that no tree holds (`1e999`, `["\udc00"]`): its first byte says what it is.
-            Err(e) if is_unrepresentable(&e, bytes) => found(match first {
-                Some(b'[') => "an array",
-                Some(b'"') => "a string",
-                _ => "a number",
-            }),
-            Err(e) => RequestError::InvalidJson(located(&e)),
+            Err(e) => match grammar(bytes) {
+                Err(broken) => RequestError::InvalidJson(located(&broken)),
+                // JSON that no tree holds (`1e999`, `["\udc00"]`): its first byte says what it is.
+                Ok(()) if is_unrepresentable(&e) => found(match first {
+                    Some(b'[') => "an array",
+                    Some(b'"') => "a string",
+                    _ => "a number",
+                }),
+                // Nested deeper than serde_json's limit.
+                Ok(()) => RequestError::InvalidJson(located(&e)),
+            },
         };
         return Err(Rejected { id: None, error });
     }
@@ -237,16 +241,19 @@ pub fn parse_at(bytes: &[u8], at: Origin) -> Result<Request, Rejected> {
             let field = if path == "." { "request".to_string() } else { path };
             match inner.classify() {
                 serde_json::error::Category::Data => RequestError::invalid(field, located(&inner)),
-                // JSON's grammar allows these; f64 and Rust's strings do not.
-                // The field is named, as for a wrong type.
-                _ if is_unrepresentable(&inner, bytes) => RequestError::invalid(field, located(&inner)),
-                // Valid JSON that failed as syntax: a point with more than two
-                // numbers. (A tree, but only on this error path: `IgnoredAny`
-                // would let numbers out of f64's range through.)
-                _ if serde_json::from_slice::<Value>(bytes).is_ok() => {
-                    RequestError::invalid(field, "expected [lat, lon], an array of two numbers")
-                }
-                _ => RequestError::InvalidJson(located(&inner)),
+                _ => match grammar(bytes) {
+                    Err(broken) => RequestError::InvalidJson(located(&broken)),
+                    // JSON's grammar allows these; f64 and Rust's strings do
+                    // not. The field is named, as for a wrong type.
+                    Ok(()) if is_unrepresentable(&inner) => RequestError::invalid(field, located(&inner)),
+                    // Valid JSON that failed as syntax: a point with more than
+                    // two numbers. (A tree, but only on this error path: the
+                    // grammar alone passes numbers out of f64's range.)
+                    Ok(()) if serde_json::from_slice::<Value>(bytes).is_ok() => {
+                        RequestError::invalid(field, "expected [lat, lon], an array of two numbers")
+                    }
+                    Ok(()) => RequestError::InvalidJson(located(&inner)),
+                },
             }
         })
         .and_then(|raw| de.end().map(|_| raw).map_err(|e| RequestError::InvalidJson(located(&e))))
@@ -269,16 +276,21 @@ fn shown(v: f64) -> String {
 /// Whether serde_json refused a value its grammar allows: a number beyond
 /// f64's range (`1e999`: JSON's only spelling of infinity), a string with a
 /// lone surrogate escape (`"\udc00"`, or `"\ud800"` with no low half after
-/// it: "unexpected end of hex escape"), or bytes that are not UTF-8. The
-/// error comes where the value is, before the rest of `bytes` is read, so
-/// the rest is checked too: `[1e400` is broken JSON. (`IgnoredAny` checks
-/// the grammar alone, and only on this error path.)
-fn is_unrepresentable(e: &serde_json::Error, bytes: &[u8]) -> bool {
+/// it: "unexpected end of hex escape"), or bytes that are not UTF-8. Only
+/// where [`grammar`] passes the record: such an error comes where the value
+/// is, before the rest is read, and `[1e400` is broken JSON.
+fn is_unrepresentable(e: &serde_json::Error) -> bool {
     let m = e.to_string();
     ["number out of range", "lone leading surrogate", "unexpected end of hex escape", "invalid unicode code point"]
         .iter()
         .any(|p| m.starts_with(p))
-        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+}
+
+/// JSON's grammar alone, on an error path: `IgnoredAny` holds no value, so
+/// it passes what Rust cannot hold, and its error says where the text
+/// breaks (`[1e400`: at its end, not at the number).
+fn grammar(bytes: &[u8]) -> Result<(), serde_json::Error> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map(|_| ())
 }
 
 /// serde_json's message with its line and column moved from the record
@@ -592,6 +604,8 @@ mod tests {
         ] {
             let (m, code) = message(broken);
             assert_eq!(code, "invalid_json", "{broken}: {m}");
+            // Where it breaks, not where a value could not be held.
+            assert!(!m.contains("out of range") && !m.contains("hex escape"), "{broken}: {m}");
         }
     }
 
