@@ -146,6 +146,16 @@ async fn streams(tag: &str, shards: i32) -> Option<Streams> {
     Some(Streams { kinesis, requests, predictions, arn })
 }
 
+/// Writes `data` to the request stream and starts a worker on a fresh
+/// checkpoint; returns once every request in the stream is answered.
+async fn answer_all(s: &Streams, data: &[Vec<u8>]) -> (Worker, TempCheckpoint) {
+    put_requests(&s.kinesis, &s.requests, data).await;
+    let checkpoint = TempCheckpoint::new();
+    let worker = Worker::start(&s.requests, &s.predictions, &checkpoint, 200);
+    wait_for(&s.kinesis, &s.predictions, &request_uuids(&s.kinesis, &s.requests, &s.arn).await).await;
+    (worker, checkpoint)
+}
+
 async fn request_uuids(kinesis: &aws_sdk_kinesis::Client, stream: &str, arn: &str) -> Vec<String> {
     read_all(kinesis, stream).await.iter().map(|r| output_uuid(arn, r.sequence_number())).collect()
 }
@@ -273,14 +283,12 @@ async fn sigkill_mid_run_and_restart_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_shard_split_while_running_loses_nothing() {
-    let Some(Streams { kinesis, requests, predictions, arn }) = streams("s", 2).await else {
+    let Some(s) = streams("s", 2).await else {
         return;
     };
     let (data, _) = mixed_batch();
-    put_requests(&kinesis, &requests, &data[..250]).await;
-    let checkpoint = TempCheckpoint::new();
-    let worker = Worker::start(&requests, &predictions, &checkpoint, 200);
-    wait_for(&kinesis, &predictions, &request_uuids(&kinesis, &requests, &arn).await).await;
+    let (worker, checkpoint) = answer_all(&s, &data[..250]).await;
+    let Streams { kinesis, requests, predictions, arn } = s;
 
     // Split the first shard, then keep writing.
     let parent = split_first_shard(&kinesis, &requests).await;
@@ -301,14 +309,12 @@ async fn a_shard_split_while_running_loses_nothing() {
 /// are read (they once waited for it for ever).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_closed_shard_without_an_iterator_is_at_its_end() {
-    let Some(Streams { kinesis, requests, predictions, arn }) = streams("e", 1).await else {
+    let Some(s) = streams("e", 1).await else {
         return;
     };
     let (data, _) = mixed_batch();
-    put_requests(&kinesis, &requests, &data[..50]).await;
-    let checkpoint = TempCheckpoint::new();
-    let first = Worker::start(&requests, &predictions, &checkpoint, 200);
-    wait_for(&kinesis, &predictions, &request_uuids(&kinesis, &requests, &arn).await).await;
+    let (first, checkpoint) = answer_all(&s, &data[..50]).await;
+    let Streams { kinesis, requests, predictions, arn } = s;
     assert_eq!(first.terminate().code(), Some(0));
     let parent = split_first_shard(&kinesis, &requests).await;
     put_requests(&kinesis, &requests, &data[50..100]).await;
