@@ -384,7 +384,7 @@ const THROTTLED_MAX: Duration = Duration::from_secs(5);
 
 impl Reader {
     /// A shard iterator at the reader's position: `Ok(None)` when Kinesis
-    /// answers without one, which it does for a closed shard asked for a
+    /// answers without one, which it may do for a closed shard asked for a
     /// position past its last record (a restart from a checkpoint at a split
     /// parent's end); `Err` when the call failed and is to be tried again.
     async fn iterator(&self) -> Result<Option<String>, ()> {
@@ -407,6 +407,22 @@ impl Reader {
         }
     }
 
+    /// Whether the shard is closed: listed with an ending sequence number, or
+    /// no longer listed (past retention, nothing left to read). `Err` when
+    /// ListShards failed.
+    async fn closed(&self) -> Result<bool, ()> {
+        match list_shards(&self.client, &self.stream).await {
+            Ok(shards) => Ok(shards
+                .iter()
+                .find(|s| s.shard_id() == self.shard)
+                .is_none_or(|s| s.sequence_number_range().is_some_and(|r| r.ending_sequence_number().is_some()))),
+            Err(e) => {
+                tracing::warn!(shard = %self.shard, error = format!("{e:#}"), "ListShards failed");
+                Err(())
+            }
+        }
+    }
+
     /// Tells the dispatcher the shard is read to its end (its children may
     /// start once every parent is).
     async fn end(&self) {
@@ -421,7 +437,14 @@ impl Reader {
             if iterator.is_none() {
                 match self.iterator().await {
                     Ok(Some(it)) => iterator = Some(it),
-                    Ok(None) => return self.end().await,
+                    // Only a closed shard has an end: an open one answered
+                    // so (no service is known to) is asked again.
+                    Ok(None) if self.closed().await == Ok(true) => return self.end().await,
+                    Ok(None) => {
+                        tracing::warn!(shard = %self.shard, "GetShardIterator gave no iterator for a shard not known to be closed; asking again");
+                        self.sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
                     Err(()) => {
                         self.sleep(Duration::from_secs(1)).await;
                         continue;

@@ -321,24 +321,8 @@ async fn a_closed_shard_without_an_iterator_is_at_its_end() {
     let uuids = request_uuids(&kinesis, &requests, &arn).await;
     assert_eq!(uuids.len(), 100);
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let upstream = std::env::var("AWS_ENDPOINT_URL").expect("the emulator's address");
     let log = checkpoint.with_extension("proxy");
-    let _proxy = Killed(
-        Command::new("python3")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/throttle_proxy.py"))
-            .args([&port.to_string(), &upstream, "0"])
-            .arg(&log)
-            .arg(parent.shard_id())
-            .spawn()
-            .expect("python3 runs the proxy"),
-    );
-    let url = format!("http://127.0.0.1:{port}");
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(20), "the proxy did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (_proxy, url) = iterator_proxy(&log, parent.shard_id(), &[]).await;
     let second = Worker::start_at(Some(&url), &requests, &predictions, &checkpoint, 200, &[]);
     let outputs = wait_for(&kinesis, &predictions, &uuids).await;
     assert_eq!(second.terminate().code(), Some(0));
@@ -346,6 +330,66 @@ async fn a_closed_shard_without_an_iterator_is_at_its_end() {
     assert_eq!(outputs.len(), 100);
     let cp = Checkpoint::load(&checkpoint).unwrap();
     assert!(cp.finished.contains(parent.shard_id()), "the parent is finished: {cp:?}");
+}
+
+/// An open shard has no end, whatever GetShardIterator answers: one answered
+/// twice without an iterator, then refused four times (more than the SDK's
+/// own three attempts), is asked again until it is read, and it is not
+/// checkpointed as finished.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_open_shard_without_an_iterator_is_asked_again() {
+    let Some(Streams { kinesis, requests, predictions, arn }) = streams("o", 1).await else {
+        return;
+    };
+    let (data, _) = mixed_batch();
+    put_requests(&kinesis, &requests, &data[..20]).await;
+    let uuids = request_uuids(&kinesis, &requests, &arn).await;
+    assert_eq!(uuids.len(), 20);
+    let shards = kinesis.list_shards().stream_name(&requests).send().await.unwrap();
+    let shard = shards.shards()[0].shard_id().to_string();
+
+    let checkpoint = TempCheckpoint::new();
+    let log = checkpoint.with_extension("proxy");
+    let (_proxy, url) = iterator_proxy(&log, &shard, &["2", "4"]).await;
+    let worker = Worker::start_at(Some(&url), &requests, &predictions, &checkpoint, 200, &[]);
+    let outputs = wait_for(&kinesis, &predictions, &uuids).await;
+    assert_eq!(worker.terminate().code(), Some(0));
+    assert_eq!(outputs.len(), 20);
+    let answers: Vec<Value> =
+        std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let count = |a: &str| answers.iter().filter(|v| v["get_shard_iterator"] == a).count();
+    assert_eq!((count("none"), count("failed")), (2, 4), "the proxy's answers: {answers:?}");
+    let _ = std::fs::remove_file(&log);
+    let cp = Checkpoint::load(&checkpoint).unwrap();
+    assert!(!cp.finished.contains(&shard), "an open shard is never finished: {cp:?}");
+    assert_eq!(
+        cp.shards.get(&shard).map(String::as_str),
+        read_all(&kinesis, &requests).await.last().map(|r| r.sequence_number())
+    );
+}
+
+/// tests/support/throttle_proxy.py in front of the emulator, throttling
+/// nothing, answering GetShardIterator on `shard` as `answers` say (none:
+/// never with an iterator); the proxy and its address.
+async fn iterator_proxy(log: &Path, shard: &str, answers: &[&str]) -> (Killed, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let upstream = std::env::var("AWS_ENDPOINT_URL").expect("the emulator's address");
+    let proxy = Killed(
+        Command::new("python3")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/throttle_proxy.py"))
+            .args([&port.to_string(), &upstream, "0"])
+            .arg(log)
+            .arg(shard)
+            .args(answers)
+            .spawn()
+            .expect("python3 runs the proxy"),
+    );
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t0.elapsed() < Duration::from_secs(20), "the proxy did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (proxy, format!("http://127.0.0.1:{port}"))
 }
 
 /// A child process killed when the test ends, passed or not.

@@ -8,21 +8,45 @@ and payload bytes are appended to the log file, one JSON line each, so tests
 can check the 500-record / 5 MiB limits.
 
 With NO_ITERATOR_SHARD, GetShardIterator on that shard is answered without a
-ShardIterator, as Kinesis answers it for a closed shard asked for a position
-past its end.
+ShardIterator, as Kinesis may answer it for a closed shard asked for a
+position past its end: every time, or only the first NONE_TIMES times, and
+then FAIL_TIMES times with ProvisionedThroughputExceededException (Kinesis
+allows 5 such calls a second a shard) before the calls are forwarded. Each
+of those answers is logged as {"get_shard_iterator": "none" | "failed"}.
 
-usage: throttle_proxy.py LISTEN_PORT UPSTREAM_URL FRACTION LOG_FILE [NO_ITERATOR_SHARD]
+usage: throttle_proxy.py LISTEN_PORT UPSTREAM_URL FRACTION LOG_FILE
+                         [NO_ITERATOR_SHARD [NONE_TIMES FAIL_TIMES]]
 """
 import base64
 import json
 import random
 import sys
+import threading
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PORT, UPSTREAM, FRACTION, LOG = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), sys.argv[4]
 NO_ITERATOR_SHARD = sys.argv[5] if len(sys.argv) > 5 else None
+# What GetShardIterator on NO_ITERATOR_SHARD gets, call by call.
+ITERATOR_ANSWERS = (
+    ["none"] * int(sys.argv[6]) + ["failed"] * int(sys.argv[7]) if len(sys.argv) > 7 else None
+)
+lock = threading.Lock()
 rng = random.Random(7)
+
+
+def iterator_answer():
+    """"none", "failed" or None (forward) for the next GetShardIterator on the shard."""
+    with lock:
+        if ITERATOR_ANSWERS is None:
+            answer = "none"
+        elif ITERATOR_ANSWERS:
+            answer = ITERATOR_ANSWERS.pop(0)
+        else:
+            return None
+        with open(LOG, "a") as log:
+            log.write(json.dumps({"get_shard_iterator": answer}) + "\n")
+        return answer
 
 
 def forward(handler, body):
@@ -53,7 +77,12 @@ class Proxy(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         target = self.headers.get("X-Amz-Target", "")
         if target.endswith(".GetShardIterator") and json.loads(body).get("ShardId") == NO_ITERATOR_SHARD:
-            return self.reply(200, "application/x-amz-json-1.1", b"{}")
+            answer = iterator_answer()
+            if answer == "none":
+                return self.reply(200, "application/x-amz-json-1.1", b"{}")
+            if answer == "failed":
+                error = {"__type": "ProvisionedThroughputExceededException", "message": "Rate exceeded (proxy)"}
+                return self.reply(400, "application/x-amz-json-1.1", json.dumps(error).encode())
         if target.endswith(".PutRecords"):
             req = json.loads(body)
             entries = req["Records"]
