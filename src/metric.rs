@@ -91,11 +91,17 @@ impl Metric {
         match self {
             Metric::Haversine => haversine_km(a, b),
             Metric::Geodesic => geodesic_km(a, b),
-            // Not `hypot`: glibc's costs ~20 ns and guards an overflow that
-            // validated coordinates (|x| ≤ 1e9) cannot reach.
+            // `hypot` only where the squares underflow (differences below
+            // about 1e-145): glibc's costs ~20 ns, and its overflow guard is
+            // not needed for validated coordinates (|x| ≤ 1e9).
             Metric::Euclidean => {
                 let (dx, dy) = (a[0] - b[0], a[1] - b[1]);
-                (dx * dx + dy * dy).sqrt()
+                let squares = dx * dx + dy * dy;
+                if squares >= 1e-290 {
+                    squares.sqrt()
+                } else {
+                    dx.hypot(dy)
+                }
             }
             Metric::Tsplib(t) => t.dist(a, b),
         }
@@ -289,5 +295,16 @@ mod tests {
         assert_eq!(legs, vec![5.0, 4.0, 3.0]);
         let legs = tour_legs(Metric::Euclidean, &pts, &[0, 1, 2], false);
         assert_eq!(legs, vec![5.0, 4.0]);
+    }
+
+    /// A 3-4-5 triangle at any scale: its squares underflow from about
+    /// 1e-154, and they once made such legs 0.
+    #[test]
+    fn euclidean_distance_holds_at_tiny_scales() {
+        for scale in [1.0, 1e-100, 1e-150, 1e-160, 1e-200, 2f64.powi(-1000), 1e-310] {
+            let d = Metric::Euclidean.dist([0.0, 0.0], [3.0 * scale, 4.0 * scale]);
+            assert!((d / scale - 5.0).abs() <= 1e-12 * 5.0 || scale < f64::MIN_POSITIVE, "{scale}: {d}");
+            assert!(d > 0.0, "{scale}: {d}");
+        }
     }
 }

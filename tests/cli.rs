@@ -1,6 +1,7 @@
 //! End-to-end tests of the `route-optim` binary: request documents, arrays,
 //! NDJSON streams, GeoJSON output, TSPLIB files and argument errors.
 
+use route_optim::solver::GPU_MIN_BATCH;
 use serde_json::Value;
 use std::io::Write;
 use std::path::PathBuf;
@@ -296,9 +297,9 @@ fn ndjson_from_stdin() {
 
 #[test]
 fn ndjson_keeps_order_across_chunks() {
-    // More lines than one solving chunk (2048), with blank lines and errors
-    // spread through them.
-    let total = 2600;
+    // More lines than one solving chunk (as many as a GPU batch), with blank
+    // lines and errors spread through them.
+    let total = GPU_MIN_BATCH + 600;
     let mut input = String::new();
     for i in 0..total {
         if i % 7 == 0 {
@@ -572,7 +573,7 @@ fn ndjson_child(extra: &[&str]) -> std::process::Child {
 #[test]
 fn ndjson_from_a_slow_producer_is_answered_line_by_line() {
     // Each line is answered while the input stays open, not once a chunk of
-    // 2048 lines has come or the input has ended.
+    // 4096 lines has come or the input has ended.
     let mut child = ndjson_child(&[]);
     let mut stdin = child.stdin.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -625,14 +626,14 @@ fn ctrl_c_on_ndjson_answers_every_line_read() {
         let coords: Vec<[f64; 2]> = (0..400).map(|_| [30.0 + rng.f64() * 15.0, -120.0 + rng.f64() * 40.0]).collect();
         (serde_json::json!({ "id": id, "coordinates": coords }).to_string(), coords)
     };
-    // From a file: the first chunk (2048 lines) holds one 400-point request
+    // From a file: the first chunk (4096 lines) holds one 400-point request
     // that searches for 60 s; the second chunk, one more, is read while it
     // does. Interrupted then, both chunks are answered.
     let (slow, slow_coords) = big("slow");
     let (next, next_coords) = big("next");
     let tiny = serde_json::json!({ "coordinates": [[1.0, 2.0], [2.0, 3.0], [3.0, 1.0]] }).to_string();
     let mut text = String::new();
-    for i in 0..2048 {
+    for i in 0..GPU_MIN_BATCH {
         text.push_str(if i == 1000 { &slow } else { &tiny });
         text.push('\n');
     }
@@ -648,10 +649,10 @@ fn ctrl_c_on_ndjson_answers_every_line_read() {
         .unwrap();
     let out = interrupt(child, std::time::Duration::from_millis(1500));
     let outs: Vec<Value> = stdout(&out).lines().map(json).collect();
-    assert_eq!(outs.len(), 2049, "one output per line read");
+    assert_eq!(outs.len(), GPU_MIN_BATCH + 1, "one output per line read");
     check_prediction(&outs[1000], None, &slow_coords, true);
-    check_prediction(&outs[2048], None, &next_coords, true);
-    assert_eq!(outs[2048]["id"], "next");
+    check_prediction(&outs[GPU_MIN_BATCH], None, &next_coords, true);
+    assert_eq!(outs[GPU_MIN_BATCH]["id"], "next");
 
     // From a producer that stays open: the line read is answered, and the
     // process ends without waiting for more input.

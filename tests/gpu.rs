@@ -125,6 +125,7 @@ fn instances(cases: &[Case], rounds: u32, seed: u64) -> Vec<SmallInstance<'_>> {
             rounds,
             stall: 0,
             seed,
+            limit: None,
             deadline: None,
         })
         .collect()
@@ -320,6 +321,25 @@ fn a_time_limit_ends_a_gpu_batch() {
     }
 }
 
+/// A batch runs its chunks of 4,096 instances one after another, and each
+/// request's time limit counts from its own chunk's start: the 4,097th
+/// request searches past the first slice of 8 rounds (it once found its
+/// limit spent by the first chunk, and got those 8 rounds alone).
+#[test]
+fn each_chunk_of_a_batch_has_its_own_time_limit() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = fastrand::Rng::with_seed(15);
+    let problems: Vec<Problem> =
+        (0..4097).map(|_| Problem::round_trip(plane(&mut rng, 13), Metric::Euclidean)).collect();
+    let budget = Budget { time_limit: Some(std::time::Duration::from_millis(300)), ..Default::default() };
+    let out = Engine::with_gpu(Arc::clone(&gpu)).solve_batch(&problems, &budget);
+    assert!(out.iter().all(|s| s.backend == gpu.name()));
+    // (On lavapipe the first chunk's first slice alone outlasts the limit.)
+    let last = &out[4096];
+    assert!(last.kicks > 8, "{} rounds in the second chunk", last.kicks);
+    assert!(last.elapsed >= std::time::Duration::from_millis(300), "{:?}", last.elapsed);
+}
+
 /// 1,000 random 50-point requests: the GPU's mean length is within 0.5% of
 /// the CPU solver's (the CPU with its default budget, the GPU with 100 kick
 /// rounds so that lavapipe finishes in about a minute).
@@ -401,6 +421,7 @@ fn a_failing_gpu_batch_is_solved_on_the_cpu() {
         rounds: 1,
         stall: 0,
         seed: 1,
+        limit: None,
         deadline: None,
     };
     let direct = small.improve_batch(Metric::Haversine, &[one], None);
@@ -445,21 +466,25 @@ fn route_optim(args: &[&str], env: &[(&str, &str)], stdin: &str) -> std::process
     out
 }
 
+/// The backend of each output: NDJSON lines, or one JSON array.
 fn backends(stdout: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("prediction line"))
-        .map(|v| v["solver"]["backend"].as_str().expect("backend").to_string())
-        .collect()
+    let text = String::from_utf8_lossy(stdout);
+    let outputs: Vec<serde_json::Value> = match serde_json::from_str(&text) {
+        Ok(serde_json::Value::Array(all)) => all,
+        _ => text.lines().map(|l| serde_json::from_str(l).expect("prediction line")).collect(),
+    };
+    outputs.iter().map(|v| v["solver"]["backend"].as_str().expect("backend").to_string()).collect()
 }
 
 fn requests(rng: &mut fastrand::Rng, count: usize) -> String {
     (0..count).map(|_| format!("{}\n", serde_json::json!({ "coordinates": city(rng, 20) }))).collect()
 }
 
-/// `--backend gpu` solves on the GPU; with the adapter hidden (no Vulkan
-/// driver) the automatic backend solves a batch large enough for the GPU on
-/// the CPU, and `--backend gpu` is an error that says why.
+/// `--backend gpu` solves on the GPU; the automatic backend solves a batch
+/// large enough for the GPU there when the adapter is a graphics card, on
+/// the CPU when it is a software driver (lavapipe) or hidden (no Vulkan
+/// driver), from an NDJSON file as from a JSON array; and with the adapter
+/// hidden `--backend gpu` is an error that says why.
 #[test]
 fn cli_falls_back_to_cpu_with_the_adapter_hidden() {
     let Some(gpu) = gpu() else { return };
@@ -472,11 +497,20 @@ fn cli_falls_back_to_cpu_with_the_adapter_hidden() {
     assert!(backends(&seen.stdout).iter().all(|b| b == gpu.name()), "{:?}", backends(&seen.stdout));
 
     let many = requests(&mut rng, GPU_MIN_BATCH);
-    let cpu = route_optim(&["solve", "--ndjson", "--iterations", "5", "-"], &hidden, &many);
-    assert!(cpu.status.success(), "{}", String::from_utf8_lossy(&cpu.stderr));
-    let b = backends(&cpu.stdout);
-    assert_eq!(b.len(), GPU_MIN_BATCH);
-    assert!(b.iter().all(|b| b == Backend::Simd.name()), "{:?}", &b[..3]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (lines, array) = (dir.path().join("many.ndjson"), dir.path().join("many.json"));
+    std::fs::write(&lines, &many).unwrap();
+    std::fs::write(&array, format!("[{}]", many.trim_end().replace('\n', ","))).unwrap();
+    let automatic = if gpu.is_hardware() { gpu.name() } else { Backend::Simd.name() };
+    for (env, expect) in [(&[][..], automatic), (&hidden[..], Backend::Simd.name())] {
+        for file in [&lines, &array] {
+            let out = route_optim(&["solve", "--iterations", "5", file.to_str().unwrap()], env, "");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let b = backends(&out.stdout);
+            assert_eq!(b.len(), GPU_MIN_BATCH);
+            assert!(b.iter().all(|b| b == expect), "{file:?} with {env:?}: {:?}, not {expect}", &b[..3]);
+        }
+    }
 
     let forced = route_optim(&["solve", "--backend", "gpu", "--ndjson", "-"], &hidden, &few);
     assert!(!forced.status.success());
@@ -494,7 +528,9 @@ fn cli_falls_back_to_cpu_with_the_adapter_hidden() {
 
     let info = route_optim(&["info"], &[], "");
     let text = String::from_utf8_lossy(&info.stdout);
-    assert!(text.contains(&gpu.adapter_info().name) && text.contains("solve backend: gpu"), "{text}");
+    let solve = if gpu.is_hardware() { gpu.name() } else { Backend::Simd.name() };
+    assert!(text.contains(&gpu.adapter_info().name), "{text}");
+    assert!(text.contains(&format!("solve backend: {solve}")), "{text}");
 }
 
 /// `gpu::shared` agrees with a fresh probe about whether there is a device.

@@ -20,14 +20,13 @@ pub fn run() -> anyhow::Result<()> {
         (Some(Backend::Gpu), Ok(g)) => g.name().to_string(),
         (Some(Backend::Gpu), Err(_)) => "none: backend gpu was asked for and there is no adapter".into(),
         (Some(b), _) => b.name().into(),
+        (None, Ok(g)) if !g.is_hardware() => {
+            format!("{} (the adapter is a software driver, used only when asked for)", Backend::Simd.name())
+        }
         (None, Ok(g)) => {
-            let descent = if g.is_hardware() {
-                format!(" (and the first 2-opt descent of round trips of {DESCENT_MIN_N}+ points)")
-            } else {
-                String::new()
-            };
             format!(
-                "{} for batches of {GPU_MIN_BATCH}+ small round trips{descent}, else {}",
+                "{} for batches of {GPU_MIN_BATCH}+ small round trips and the first 2-opt descent of round \
+                 trips of {DESCENT_MIN_N}+ points, else {}",
                 g.name(),
                 Backend::Simd.name()
             )

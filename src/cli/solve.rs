@@ -9,7 +9,7 @@ use route_optim::batch::{self, Record};
 use route_optim::metric::{self, Metric, Tsplib};
 use route_optim::output::{millis, ErrorBody, ErrorRecord, GeoJson, Output};
 use route_optim::request::{self, Origin, Rejected, RequestError};
-use route_optim::solver::{Budget, Engine, Problem};
+use route_optim::solver::{Budget, Engine, Problem, GPU_MIN_BATCH};
 use route_optim::svg;
 use route_optim::tsplib;
 use serde::Serialize;
@@ -26,8 +26,9 @@ use std::time::Duration;
 
 const SVG_ONE: &str = "--format svg draws one request or one TSPLIB file, not a batch";
 
-/// NDJSON lines solved together, at most.
-const CHUNK_LINES: usize = 2048;
+/// NDJSON lines solved together, at most: as many as an automatic engine
+/// sends to a GPU at once, so that a long file reaches it (at 2,048 none did).
+const CHUNK_LINES: usize = GPU_MIN_BATCH;
 /// NDJSON bytes read before a chunk is solved, at most (bounds memory).
 const CHUNK_BYTES: usize = 16 << 20;
 /// Longest NDJSON line (bytes, the newline not counted): room for a request

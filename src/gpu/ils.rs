@@ -6,6 +6,7 @@
 
 use super::{bind, module, pipeline, upload, Gpu, GpuError, EPS_REL, GRID_X};
 use crate::metric::{Metric, EARTH_RADIUS_KM};
+use crate::solver::earliest;
 use crate::solver::neighbors::Neighbors;
 use bytemuck::{Pod, Zeroable};
 use rayon::prelude::*;
@@ -14,6 +15,9 @@ use std::time::{Duration, Instant};
 
 /// Largest instance the shader holds in workgroup memory.
 pub const GPU_MAX_N: usize = 256;
+/// Workgroup memory `two_opt.wgsl` declares (its `var<workgroup>`s, summed
+/// by a test), more than WebGPU's default limit of 16 KiB.
+pub(super) const WORKGROUP_BYTES: u32 = 17_428;
 /// Smallest instance the kick and Or-opt moves are written for.
 const MIN_N: usize = 8;
 /// Instances per dispatch: bounds the buffers (and lavapipe's 128 MiB
@@ -86,7 +90,12 @@ pub struct SmallInstance<'a> {
     /// Rounds without a better tour that end the search early (0: never).
     pub stall: u32,
     pub seed: u64,
-    /// When to stop however many rounds are left (checked between slices).
+    /// Time to search, counted from when the instance's chunk of
+    /// [`CHUNK`] instances starts: a batch runs its chunks one after
+    /// another, and each request's time limit is its own, as on the CPU.
+    pub limit: Option<Duration>,
+    /// When to stop however many rounds are left, whatever the limit (the
+    /// caller's deadline). Both are checked between slices.
     pub deadline: Option<Instant>,
 }
 
@@ -98,6 +107,8 @@ pub struct SmallTour {
     /// Its length in the GPU's f32 arithmetic (callers recompute in f64).
     pub length: f32,
     pub rounds: u32,
+    /// The time its chunk took on the GPU.
+    pub elapsed: Duration,
 }
 
 /// A 2-opt move `(i, j, gain)`: see [`crate::solver::reference::best_2opt_move`].
@@ -152,11 +163,14 @@ impl Gpu {
     ) -> Result<Vec<SmallTour>, GpuError> {
         let mut out = Vec::with_capacity(instances.len());
         for chunk in instances.chunks(CHUNK) {
+            let started = Instant::now();
             let up = self.upload_instances(metric, chunk)?;
-            let sliced = cancel.is_some() || chunk.iter().any(|i| i.deadline.is_some());
+            let due: Vec<Option<Instant>> =
+                chunk.iter().map(|i| earliest(i.limit.and_then(|l| started.checked_add(l)), i.deadline)).collect();
+            let sliced = cancel.is_some() || due.iter().any(Option::is_some);
             // The chunk is due when its last instance is; without a deadline
             // on every instance, there is no bound.
-            let by = chunk.iter().map(|i| i.deadline).collect::<Option<Vec<_>>>().and_then(|d| d.into_iter().max());
+            let by = due.iter().copied().collect::<Option<Vec<_>>>().and_then(|d| d.into_iter().max());
             let mut slice = if sliced { FIRST_SLICE } else { u32::MAX };
             let mut state = vec![State::default(); chunk.len()];
             let mut active: Vec<usize> = (0..chunk.len()).collect();
@@ -191,7 +205,7 @@ impl Gpu {
                     let (inst, s) = (&chunk[i], state[i]);
                     let done = s.rounds >= inst.rounds
                         || (inst.stall != 0 && s.since >= inst.stall)
-                        || inst.deadline.is_some_and(|d| now >= d);
+                        || due[i].is_some_and(|d| now >= d);
                     !(done || cancelled)
                 });
                 if now - t0 < SLICE_TARGET {
@@ -204,7 +218,7 @@ impl Gpu {
             for ((s, &(off, n)), inst) in state.iter().zip(&up.offsets).zip(chunk) {
                 let tour = tours[off..off + n].to_vec();
                 check_permutation(&tour, inst.points.len())?;
-                out.push(SmallTour { tour, length: s.length, rounds: s.rounds });
+                out.push(SmallTour { tour, length: s.length, rounds: s.rounds, elapsed: started.elapsed() });
             }
         }
         Ok(out)
@@ -346,4 +360,39 @@ fn check_permutation(tour: &[u32], n: usize) -> Result<(), GpuError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sums the shader's `var<workgroup>` declarations: scalars and arrays
+    /// of 4-byte elements, `vec3<f32>` taking 16 bytes, array lengths given
+    /// as numbers or as the shader's `const`s.
+    #[test]
+    fn workgroup_bytes_are_what_the_shader_declares() {
+        let source = include_str!("../../shaders/two_opt.wgsl");
+        let consts: std::collections::HashMap<&str, u32> = source
+            .lines()
+            .filter_map(|l| l.strip_prefix("const ")?.split_once(": u32 = "))
+            .filter_map(|(name, v)| Some((name, v.trim_end_matches(';').trim_end_matches('u').parse().ok()?)))
+            .collect();
+        let size = |ty: &str| match ty {
+            "f32" | "u32" | "atomic<u32>" => 4,
+            "vec3<f32>" => 16,
+            other => panic!("a workgroup type the test does not know: {other}"),
+        };
+        let mut total = 0;
+        for decl in source.lines().filter_map(|l| l.strip_prefix("var<workgroup> ")) {
+            let ty = decl.split_once(": ").expect("name: type").1.trim_end_matches(';');
+            total += match ty.strip_prefix("array<").and_then(|t| t.strip_suffix('>')) {
+                Some(inner) => {
+                    let (elem, count) = inner.rsplit_once(", ").expect("array<type, count>");
+                    size(elem) * count.parse().unwrap_or_else(|_| consts[count])
+                }
+                None => size(ty),
+            };
+        }
+        assert_eq!(total, WORKGROUP_BYTES);
+    }
 }

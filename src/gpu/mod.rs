@@ -99,10 +99,21 @@ impl Gpu {
     /// the pipelines.
     pub fn new(adapter: wgpu::Adapter) -> Result<Gpu, GpuError> {
         let have = adapter.limits();
+        // WebGPU's default of 16 KiB is also Vulkan's least; wgpu does not
+        // check a shader against it, so a card that offers only that would
+        // run `two_opt.wgsl` on memory it does not have.
+        if have.max_compute_workgroup_storage_size < ils::WORKGROUP_BYTES {
+            return Err(GpuError::Device(format!(
+                "the adapter has {} bytes of workgroup memory; two_opt.wgsl needs {}",
+                have.max_compute_workgroup_storage_size,
+                ils::WORKGROUP_BYTES
+            )));
+        }
         let limits = wgpu::Limits {
             max_storage_buffer_binding_size: have.max_storage_buffer_binding_size,
             max_buffer_size: have.max_buffer_size,
             max_compute_workgroups_per_dimension: have.max_compute_workgroups_per_dimension,
+            max_compute_workgroup_storage_size: have.max_compute_workgroup_storage_size,
             ..wgpu::Limits::default()
         };
         Gpu::with_limits(adapter, limits)
