@@ -118,8 +118,14 @@ impl Prediction {
                 properties: Properties::Stop { name: &self.route[k], index: self.order[k], stop: k },
             })
             .collect();
-        // A LineString needs two positions: a one-stop path has none.
-        let route = (line.len() >= 2).then(|| Feature {
+        // A LineString needs two positions: a one-stop path's is its stop
+        // twice, as a one-stop round trip's is (and the route feature,
+        // which holds the UUID and id, is always there).
+        let mut line = line;
+        if line.len() == 1 {
+            line.push(line[0]);
+        }
+        let route = (!line.is_empty()).then(|| Feature {
             kind: "Feature",
             geometry: Geometry::LineString { coordinates: line },
             properties: Properties::Route {

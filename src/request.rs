@@ -437,7 +437,7 @@ pub fn validate(raw: RawRequest) -> Result<Request, RequestError> {
         Some(ms) => {
             return Err(RequestError::invalid(
                 "options.time_limit_ms",
-                format!("{ms} is not a number of milliseconds in [0, {MAX_TIME_LIMIT_MS}]"),
+                format!("{} is not a number of milliseconds in [0, {MAX_TIME_LIMIT_MS}]", shown(ms)),
             ))
         }
     };
@@ -675,10 +675,7 @@ mod tests {
         let (m, _) = message(r#"{"coordinates": [[0, 0]], "options": {"time_limit_ms": -5}}"#);
         assert_eq!(m, "options.time_limit_ms: -5 is not a number of milliseconds in [0, 3600000]");
         let (m, _) = message(r#"{"coordinates": [[0, 0]], "options": {"time_limit_ms": 1e300}}"#);
-        assert!(
-            m.starts_with("options.time_limit_ms: 1000")
-                && m.ends_with("is not a number of milliseconds in [0, 3600000]")
-        );
+        assert_eq!(m, "options.time_limit_ms: 1e300 is not a number of milliseconds in [0, 3600000]");
     }
 
     #[test]

@@ -348,6 +348,22 @@ fn geojson_is_a_feature_collection_of_lon_lat() {
         assert_eq!(f["properties"]["name"], CITIES[order[k]]);
         assert_eq!(f["properties"]["stop"], k);
     }
+    // One stop, as a round trip or a path: the route feature, with its UUID
+    // and id, is still there (the path's once had none), its line the stop twice.
+    for round_trip in [true, false] {
+        let one = serde_json::json!({"id": "a1", "coordinates": [[10, 20]], "options": {"round_trip": round_trip}});
+        let geo = json(&ok(&["solve", "--format", "geojson", "-"], Some(one.to_string().as_bytes())));
+        let features = geo["features"].as_array().unwrap();
+        assert_eq!(features.len(), 2, "round trip {round_trip}: {geo}");
+        let route = &features[0];
+        assert_eq!(route["geometry"]["coordinates"], serde_json::json!([[20.0, 10.0], [20.0, 10.0]]));
+        assert_eq!(
+            (&route["properties"]["id"], route["properties"]["distance_km"].as_f64()),
+            (&Value::from("a1"), Some(0.0))
+        );
+        assert_eq!(route["properties"]["UUID"].as_str().map(str::len), Some(36), "{route}");
+        assert_eq!(features[1]["geometry"]["type"], "Point");
+    }
 }
 
 /// `NAME : optimum` from ../shared/tsplib/solutions.
@@ -402,6 +418,14 @@ fn tsplib_is_read_from_standard_input_too() {
     let from_marked = json(&ok(&[&["solve", marked.path()][..], &args].concat(), None));
     for key in ["name", "n", "order", "length"] {
         assert_eq!(from_marked[key], from_file[key], "{key}");
+    }
+    // Keywords without their colons (`NAME berlin52`), as the reader takes
+    // them, are TSPLIB from standard input too (they were read as JSON).
+    let bare = String::from_utf8(text.clone()).unwrap().replacen(": ", " ", 5);
+    assert!(bare.starts_with("NAME berlin52"), "{}", &bare[..40]);
+    let from_bare = json(&ok(&[&["solve", "-"][..], &args].concat(), Some(bare.as_bytes())));
+    for key in ["name", "n", "order", "length"] {
+        assert_eq!(from_bare[key], from_file[key], "{key}");
     }
     // A TSPLIB file is not NDJSON: asking for that is an error, not ignored.
     let o = run(&["solve", "--ndjson", &path], None);
@@ -469,6 +493,17 @@ fn time_limit_is_parsed() {
     // More seconds than a Duration holds is no limit, not an error.
     let out = json(&ok(&["solve", "--time-limit", "1e20", SEED_REQUEST], None));
     check_prediction(&out, Some(&CITIES), &seed_coords(), true);
+}
+
+/// A batch of no requests, or of requests with no stops, has no rate or
+/// gap to report (it printed "mean NaN%").
+#[test]
+fn bench_batch_needs_stops_and_requests() {
+    for (flag, args) in [("--stops", ["--stops", "0", "--count", "4"]), ("--count", ["--stops", "5", "--count", "0"])] {
+        let o = run(&[&["bench", "batch", "--reference", "1"][..], &args].concat(), None);
+        assert!(!o.status.success() && o.stdout.is_empty(), "{args:?}: {}", String::from_utf8_lossy(&o.stdout));
+        assert!(stderr(&o).contains(&format!("{flag} must be at least 1")), "{}", stderr(&o));
+    }
 }
 
 #[test]

@@ -533,12 +533,14 @@ fn cli_falls_back_to_cpu_with_the_adapter_hidden() {
     assert!(text.contains(&format!("solve backend: {solve}")), "{text}");
 }
 
-/// `gpu::shared` agrees with a fresh probe about whether there is a device.
+/// `gpu::shared` (the automatic engine's device) finds the adapter a fresh
+/// probe finds when it is a graphics card, and none when it is a software
+/// driver (lavapipe).
 #[test]
 fn shared_probe_finds_the_same_adapter() {
     let Some(g) = gpu() else { return };
-    let shared = gpu::shared().expect("the shared probe finds the adapter the test found");
-    assert_eq!(shared.adapter_info().name, g.adapter_info().name);
+    let shared = gpu::shared();
+    assert_eq!(shared.map(|s| s.adapter_info().name.clone()), g.is_hardware().then(|| g.adapter_info().name.clone()));
 }
 
 /// A large tour's problem for the large-tour 2-opt: points, neighbour lists

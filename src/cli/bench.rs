@@ -77,6 +77,8 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
 }
 
 fn batch_suite(a: BatchArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(a.stops >= 1, "--stops must be at least 1");
+    anyhow::ensure!(a.count >= 1, "--count must be at least 1");
     let engine = super::engine(a.backend.as_deref())?;
     let mut rng = fastrand::Rng::with_seed(a.seed);
     let problems: Vec<Problem> = (0..a.count)

@@ -627,14 +627,30 @@ fn write_lines(out: &mut impl Write, text: &[String]) -> anyhow::Result<()> {
 }
 
 /// Whether a document is TSPLIB: it opens with a keyword line, `NAME :`
-/// or another capitals-and-underscores word and a colon, which no JSON text
-/// does. So `solve -` and a TSPLIB file under another name are read as
-/// TSPLIB; other text (`NaN`, an HTML error page) stays an `invalid_json`
-/// record.
+/// or another capitals-and-underscores word and a colon, or one of the
+/// format's keywords and a space (`NAME berlin52`, which the reader takes
+/// too), as no JSON text does. So `solve -` and a TSPLIB file under another
+/// name are read as TSPLIB; other text (`NaN`, an HTML error page) stays an
+/// `invalid_json` record.
 fn is_tsplib(bytes: &[u8]) -> bool {
+    const KEYWORDS: [&[u8]; 10] = [
+        b"NAME",
+        b"TYPE",
+        b"COMMENT",
+        b"DIMENSION",
+        b"CAPACITY",
+        b"EDGE_WEIGHT_TYPE",
+        b"EDGE_WEIGHT_FORMAT",
+        b"NODE_COORD_TYPE",
+        b"DISPLAY_DATA_TYPE",
+        b"NODE_COORD_SECTION",
+    ];
     let text = bytes.trim_ascii_start();
     let word = text.iter().take_while(|b| b.is_ascii_uppercase() || **b == b'_').count();
-    word > 0 && text[word..].trim_ascii_start().first() == Some(&b':')
+    let rest = &text[word..];
+    word > 0
+        && (rest.trim_ascii_start().first() == Some(&b':')
+            || (KEYWORDS.contains(&&text[..word]) && rest.first().is_none_or(u8::is_ascii_whitespace)))
 }
 
 /// The whole input.

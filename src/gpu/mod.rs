@@ -63,22 +63,39 @@ pub fn find_adapter() -> Result<wgpu::Adapter, GpuError> {
     pollster::block_on(instance.request_adapter(&options)).map_err(|e| GpuError::NoAdapter(e.to_string()))
 }
 
-/// This process's GPU, probed on first use; `None` when there is no adapter
-/// or its device cannot be opened (logged once at debug level: that is the
-/// normal case on Lambda).
+/// This process's graphics card, probed on first use, for the automatic
+/// engine; `None` when there is no adapter, when it is a software driver
+/// (lavapipe, llvmpipe: the CPU outruns it at everything here, and its
+/// device is then never opened nor its shaders compiled, which took a
+/// quarter of a second), or when its device cannot be opened. Logged once,
+/// at debug level: no adapter is the normal case on Lambda.
 pub fn shared() -> Option<Arc<Gpu>> {
     static GPU: OnceLock<Option<Arc<Gpu>>> = OnceLock::new();
-    GPU.get_or_init(|| match find_adapter().and_then(Gpu::new) {
-        Ok(gpu) => {
-            tracing::info!(adapter = %gpu.info.name, backend = gpu.name, "GPU found");
-            Some(Arc::new(gpu))
-        }
-        Err(e) => {
-            tracing::debug!("no GPU: {e}");
-            None
+    GPU.get_or_init(|| {
+        let hardware = find_adapter().and_then(|adapter| {
+            let info = adapter.get_info();
+            if is_hardware(info.device_type) {
+                Gpu::new(adapter)
+            } else {
+                Err(GpuError::NoAdapter(format!("{} is a software driver", info.name)))
+            }
+        });
+        match hardware {
+            Ok(gpu) => {
+                tracing::info!(adapter = %gpu.info.name, backend = gpu.name, "GPU found");
+                Some(Arc::new(gpu))
+            }
+            Err(e) => {
+                tracing::debug!("no GPU: {e}");
+                None
+            }
         }
     })
     .clone()
+}
+
+fn is_hardware(device_type: wgpu::DeviceType) -> bool {
+    !matches!(device_type, wgpu::DeviceType::Cpu | wgpu::DeviceType::Other)
 }
 
 /// A device with its queue and pipelines.
@@ -165,7 +182,7 @@ impl Gpu {
     /// Whether the adapter is a graphics card rather than a software driver
     /// (lavapipe, llvmpipe), which the CPU outruns at everything here.
     pub fn is_hardware(&self) -> bool {
-        !matches!(self.info.device_type, wgpu::DeviceType::Cpu | wgpu::DeviceType::Other)
+        is_hardware(self.info.device_type)
     }
 
     pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
