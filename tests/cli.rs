@@ -293,6 +293,14 @@ fn ndjson_from_stdin() {
     // --ndjson also overrides a .json file name.
     let file = TempFile::new("stream.json", NDJSON.as_bytes());
     check_ndjson_output(&ok(&["solve", "--ndjson", file.path()], None));
+    // A file redirected to standard input (`< stream.json`) is read as a file.
+    let redirected = Command::new(BIN)
+        .args(["solve", "--ndjson", "-"])
+        .stdin(std::fs::File::open(file.path()).unwrap())
+        .output()
+        .unwrap();
+    assert!(redirected.status.success(), "{}", stderr(&redirected));
+    check_ndjson_output(&stdout(&redirected));
 }
 
 #[test]
@@ -496,7 +504,8 @@ fn time_limit_is_parsed() {
 }
 
 /// A batch of no requests, or of requests with no stops, has no rate or
-/// gap to report (it printed "mean NaN%").
+/// gap to report (it printed "mean NaN%"); one-stop tours (length 0) are at
+/// their reference, with a gap of 0.
 #[test]
 fn bench_batch_needs_stops_and_requests() {
     for (flag, args) in [("--stops", ["--stops", "0", "--count", "4"]), ("--count", ["--stops", "5", "--count", "0"])] {
@@ -504,6 +513,8 @@ fn bench_batch_needs_stops_and_requests() {
         assert!(!o.status.success() && o.stdout.is_empty(), "{args:?}: {}", String::from_utf8_lossy(&o.stdout));
         assert!(stderr(&o).contains(&format!("{flag} must be at least 1")), "{}", stderr(&o));
     }
+    let text = ok(&["bench", "batch", "--stops", "1", "--count", "4", "--reference", "2"], None);
+    assert!(text.contains("mean 0.0000%, max 0.000%, at the best known 100.0%"), "{text}");
 }
 
 #[test]

@@ -321,6 +321,31 @@ fn a_time_limit_ends_a_gpu_batch() {
     }
 }
 
+/// Euclidean points spanning far less than 1 (their f32 squares underflow)
+/// get on the GPU the tours the same points get at a larger scale: scaled
+/// by a power of two, exactly the same tours.
+#[test]
+fn tiny_planar_points_get_the_same_tours_on_the_gpu() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = fastrand::Rng::with_seed(16);
+    let points: Vec<Vec<[f64; 2]>> = (0..6).map(|k| plane(&mut rng, 20 + 10 * k)).collect();
+    let budget = Budget { kicks: Some(20), seed: Some(3), ..Default::default() };
+    let engine = Engine::with_gpu(Arc::clone(&gpu));
+    let at = |scale: f64| {
+        let problems: Vec<Problem> = points
+            .iter()
+            .map(|p| Problem::round_trip(p.iter().map(|q| [q[0] * scale, q[1] * scale]).collect(), Metric::Euclidean))
+            .collect();
+        engine.solve_batch(&problems, &budget)
+    };
+    let (one, tiny) = (at(1.0), at(2f64.powi(-90)));
+    for (k, (a, b)) in one.iter().zip(&tiny).enumerate() {
+        assert!(a.backend == gpu.name() && b.backend == gpu.name(), "{} {}", a.backend, b.backend);
+        assert_eq!(a.order, b.order, "request {k}");
+        assert!((b.length * 2f64.powi(90) - a.length).abs() <= 1e-9 * a.length, "request {k}");
+    }
+}
+
 /// A batch runs its chunks of 4,096 instances one after another, and each
 /// request's time limit counts from its own chunk's start: the 4,097th
 /// request searches past the first slice of 8 rounds (it once found its

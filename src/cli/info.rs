@@ -18,7 +18,7 @@ pub fn run() -> anyhow::Result<()> {
     .context("writing the output")?;
     let solve = match (choice, &found) {
         (Some(Backend::Gpu), Ok(g)) => g.name().to_string(),
-        (Some(Backend::Gpu), Err(_)) => "none: backend gpu was asked for and there is no adapter".into(),
+        (Some(Backend::Gpu), Err(_)) => "none: backend gpu was asked for and there is no usable adapter".into(),
         (Some(b), _) => b.name().into(),
         (None, Ok(g)) if !g.is_hardware() => {
             format!("{} (the adapter is a software driver, used only when asked for)", Backend::Simd.name())

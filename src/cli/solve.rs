@@ -18,6 +18,7 @@ use serde_json::value::RawValue;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
@@ -26,11 +27,14 @@ use std::time::Duration;
 
 const SVG_ONE: &str = "--format svg draws one request or one TSPLIB file, not a batch";
 
-/// NDJSON lines solved together, at most: as many as an automatic engine
-/// sends to a GPU at once, so that a long file reaches it (at 2,048 none did).
+/// NDJSON lines solved together, at most: the fewest an automatic engine
+/// sends to a GPU, so that a long file of small round trips reaches it (at
+/// 2,048 lines none did).
 const CHUNK_LINES: usize = GPU_MIN_BATCH;
-/// NDJSON bytes read before a chunk is solved, at most (bounds memory).
-const CHUNK_BYTES: usize = 16 << 20;
+/// NDJSON bytes read before a chunk is solved, at most (bounds memory): room
+/// for [`CHUNK_LINES`] requests of up to 256 stops (`gen` writes about 6 KB
+/// for one), the most the GPU takes.
+const CHUNK_BYTES: usize = 32 << 20;
 /// Longest NDJSON line (bytes, the newline not counted): room for a request
 /// at the 2,000,000-point limit at 134 bytes a point, names included. A
 /// longer line is skipped as it is read, never held whole, and answered
@@ -112,9 +116,11 @@ pub fn run(args: SolveArgs) -> anyhow::Result<()> {
     let name = if stdin { "standard input".to_string() } else { args.input.clone() };
     // `B52.TSP` is a TSPLIB file as much as `b52.tsp` is.
     let ext = Path::new(&args.input).extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    // Standard input, a FIFO or a device: a read may wait on a producer.
+    // Standard input, a FIFO or a device: a read may wait on a producer. A
+    // file redirected to standard input (`< f.ndjson`) is read as a file.
     let (input, stream): (Box<dyn Read + Send>, bool) = if stdin {
-        (Box::new(io::stdin()), true)
+        let redirected = io::stdin().as_fd().try_clone_to_owned().map(File::from).and_then(|f| f.metadata());
+        (Box::new(io::stdin()), !redirected.is_ok_and(|m| m.is_file()))
     } else {
         let file = File::open(&args.input).with_context(|| format!("cannot read {name}"))?;
         let regular = file.metadata().is_ok_and(|m| m.is_file());
@@ -630,8 +636,9 @@ fn write_lines(out: &mut impl Write, text: &[String]) -> anyhow::Result<()> {
 /// or another capitals-and-underscores word and a colon, or one of the
 /// format's keywords and a space (`NAME berlin52`, which the reader takes
 /// too), as no JSON text does. So `solve -` and a TSPLIB file under another
-/// name are read as TSPLIB; other text (`NaN`, an HTML error page) stays an
-/// `invalid_json` record.
+/// name are read as TSPLIB (and refused as an unreadable one if the rest is
+/// not); other text (`NaN`, an HTML error page) stays an `invalid_json`
+/// record.
 fn is_tsplib(bytes: &[u8]) -> bool {
     const KEYWORDS: [&[u8]; 10] = [
         b"NAME",

@@ -584,11 +584,12 @@ fn planar_scaled(p: &Problem) -> Option<(Problem, f64)> {
     if !(span > 0.0 && span < 1.0) {
         return None;
     }
-    // span · 2^k is in [1, 2); past 2^1000 the scale itself would overflow.
-    let k = (-span.log2().floor()).min(1000.0) as i32;
-    let scale = 2f64.powi(k);
-    let points = p.points.iter().map(|q| [q[0] * scale, q[1] * scale]).collect();
-    Some((Problem { points, ..p.clone_without_points() }, 1.0 / scale))
+    // span · 2^k is in [1, 2). 2^k itself overflows from k = 1024 (spans
+    // below 2^-1023, subnormal), so it is applied as two factors, each exact.
+    let k = -span.log2().floor() as i32;
+    let (a, b) = (2f64.powi(k / 2), 2f64.powi(k - k / 2));
+    let points = p.points.iter().map(|q| [q[0] * a * b, q[1] * a * b]).collect();
+    Some((Problem { points, ..p.clone_without_points() }, 1.0 / a / b))
 }
 
 /// The earlier of two optional deadlines (either, when one is missing).
@@ -909,6 +910,19 @@ mod tests {
                     one.length
                 );
             }
+        }
+        // Progress is reported in the request's units, not the search's.
+        let points: Vec<[f64; 2]> = (0..2000).map(|_| [rng.f64() * 1e-3, rng.f64() * 1e-3]).collect();
+        let reports = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = Arc::clone(&reports);
+        let progress: Arc<dyn Fn(Progress) + Send + Sync> = Arc::new(move |p| seen.lock().unwrap().push(p.length));
+        let timed =
+            Budget { time_limit: Some(Duration::from_millis(350)), progress: Some(progress), ..Budget::default() };
+        let s = Engine::new(Backend::Simd).solve(&Problem::round_trip(points, Metric::Euclidean), &timed);
+        let reports = reports.lock().unwrap();
+        assert!(!reports.is_empty(), "no progress in 350 ms");
+        for &r in reports.iter() {
+            assert!(r >= s.length * (1.0 - 1e-9) && r <= 1.2 * s.length, "reported {r}, solved {}", s.length);
         }
         // Spans of 1 and more are searched as given.
         let p = Problem::round_trip(vec![[0.0, 0.0], [1.0, 0.5], [0.25, 1.0]], Metric::Euclidean);

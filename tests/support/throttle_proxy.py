@@ -15,7 +15,7 @@ allows 5 such calls a second a shard) before the calls are forwarded. Each
 of those answers is logged as {"get_shard_iterator": "none" | "failed"}.
 
 usage: throttle_proxy.py LISTEN_PORT UPSTREAM_URL FRACTION LOG_FILE
-                         [NO_ITERATOR_SHARD [NONE_TIMES FAIL_TIMES]]
+                         [NO_ITERATOR_SHARD [NONE_TIMES [FAIL_TIMES]]]
 """
 import base64
 import json
@@ -29,7 +29,9 @@ PORT, UPSTREAM, FRACTION, LOG = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]
 NO_ITERATOR_SHARD = sys.argv[5] if len(sys.argv) > 5 else None
 # What GetShardIterator on NO_ITERATOR_SHARD gets, call by call.
 ITERATOR_ANSWERS = (
-    ["none"] * int(sys.argv[6]) + ["failed"] * int(sys.argv[7]) if len(sys.argv) > 7 else None
+    ["none"] * int(sys.argv[6]) + ["failed"] * int(sys.argv[7] if len(sys.argv) > 7 else 0)
+    if len(sys.argv) > 6
+    else None
 )
 lock = threading.Lock()
 rng = random.Random(7)
