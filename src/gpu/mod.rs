@@ -94,8 +94,12 @@ pub fn shared() -> Option<Arc<Gpu>> {
     .clone()
 }
 
+/// Software drivers report themselves as `Cpu`: Vulkan's lavapipe, and on
+/// GL llvmpipe and SwiftShader (wgpu-hal 30 infers GL device types from the
+/// renderer string, and calls a card it cannot place, "most likely
+/// DiscreteGpu", `Other`).
 fn is_hardware(device_type: wgpu::DeviceType) -> bool {
-    !matches!(device_type, wgpu::DeviceType::Cpu | wgpu::DeviceType::Other)
+    device_type != wgpu::DeviceType::Cpu
 }
 
 /// A device with its queue and pipelines.
