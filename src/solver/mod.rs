@@ -916,13 +916,13 @@ mod tests {
         let reports = Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = Arc::clone(&reports);
         let progress: Arc<dyn Fn(Progress) + Send + Sync> = Arc::new(move |p| seen.lock().unwrap().push(p.length));
-        let timed =
-            Budget { time_limit: Some(Duration::from_millis(350)), progress: Some(progress), ..Budget::default() };
+        let timed = Budget { time_limit: Some(Duration::from_secs(1)), progress: Some(progress), ..Budget::default() };
         let s = Engine::new(Backend::Simd).solve(&Problem::round_trip(points, Metric::Euclidean), &timed);
         let reports = reports.lock().unwrap();
-        assert!(!reports.is_empty(), "no progress in 350 ms");
+        assert!(!reports.is_empty(), "no progress in 1 s");
+        // The search sums f32 matrix entries; the solution is measured in f64.
         for &r in reports.iter() {
-            assert!(r >= s.length * (1.0 - 1e-9) && r <= 1.2 * s.length, "reported {r}, solved {}", s.length);
+            assert!(r >= s.length * (1.0 - 1e-5) && r <= 1.2 * s.length, "reported {r}, solved {}", s.length);
         }
         // Spans of 1 and more are searched as given.
         let p = Problem::round_trip(vec![[0.0, 0.0], [1.0, 0.5], [0.25, 1.0]], Metric::Euclidean);
