@@ -364,6 +364,13 @@ impl Readers {
     }
 }
 
+/// Why GetShardIterator gave no answer.
+enum Failed {
+    /// ResourceNotFoundException: the shard (or the stream) does not exist.
+    NotFound,
+    Other,
+}
+
 struct Reader {
     client: Client,
     stream: String,
@@ -386,8 +393,9 @@ impl Reader {
     /// A shard iterator at the reader's position: `Ok(None)` when Kinesis
     /// answers without one, which it may do for a closed shard asked for a
     /// position past its last record (a restart from a checkpoint at a split
-    /// parent's end); `Err` when the call failed and is to be tried again.
-    async fn iterator(&self) -> Result<Option<String>, ()> {
+    /// parent's end); `Err` when the call failed, with whether Kinesis said
+    /// the shard does not exist.
+    async fn iterator(&self) -> Result<Option<String>, Failed> {
         let req = self.client.get_shard_iterator().stream_name(&self.stream).shard_id(&self.shard);
         let req = match (&self.after, self.since_ms) {
             (Some(seq), _) => {
@@ -402,6 +410,18 @@ impl Reader {
             Ok(out) => Ok(out.shard_iterator().map(str::to_string)),
             Err(e) => {
                 tracing::warn!(shard = %self.shard, error = %aws_sdk_kinesis::error::DisplayErrorContext(&e), "GetShardIterator failed");
+                let missing = e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception());
+                Err(if missing { Failed::NotFound } else { Failed::Other })
+            }
+        }
+    }
+
+    /// The shard as ListShards lists it now; `Err` when ListShards failed.
+    async fn listed(&self) -> Result<Option<Shard>, ()> {
+        match list_shards(&self.client, &self.stream).await {
+            Ok(shards) => Ok(shards.into_iter().find(|s| s.shard_id() == self.shard)),
+            Err(e) => {
+                tracing::warn!(shard = %self.shard, error = format!("{e:#}"), "ListShards failed");
                 Err(())
             }
         }
@@ -411,16 +431,10 @@ impl Reader {
     /// no longer listed (past retention, nothing left to read). `Err` when
     /// ListShards failed.
     async fn closed(&self) -> Result<bool, ()> {
-        match list_shards(&self.client, &self.stream).await {
-            Ok(shards) => Ok(shards
-                .iter()
-                .find(|s| s.shard_id() == self.shard)
-                .is_none_or(|s| s.sequence_number_range().is_some_and(|r| r.ending_sequence_number().is_some()))),
-            Err(e) => {
-                tracing::warn!(shard = %self.shard, error = format!("{e:#}"), "ListShards failed");
-                Err(())
-            }
-        }
+        Ok(self
+            .listed()
+            .await?
+            .is_none_or(|s| s.sequence_number_range().is_some_and(|r| r.ending_sequence_number().is_some())))
     }
 
     /// Tells the dispatcher the shard is read to its end (its children may
@@ -428,6 +442,18 @@ impl Reader {
     async fn end(&self) {
         let _ = self.tx.send(Msg::End { shard: self.shard.clone() }).await;
         tracing::info!(shard = %self.shard, "shard closed and read to its end");
+    }
+
+    /// Ends a shard that Kinesis says does not exist and ListShards no
+    /// longer lists: it passed retention while being read, and nothing is
+    /// left to read. Asking again would go on for ever, once a second.
+    async fn end_if_gone(&self) -> bool {
+        if !matches!(self.listed().await, Ok(None)) {
+            return false;
+        }
+        tracing::warn!(shard = %self.shard, "the shard no longer exists (past retention): its unread records are lost");
+        self.end().await;
+        true
     }
 
     async fn run(mut self) {
@@ -445,7 +471,8 @@ impl Reader {
                         self.sleep(Duration::from_secs(1)).await;
                         continue;
                     }
-                    Err(()) => {
+                    Err(Failed::NotFound) if self.end_if_gone().await => return,
+                    Err(_) => {
                         self.sleep(Duration::from_secs(1)).await;
                         continue;
                     }
@@ -476,6 +503,8 @@ impl Reader {
                     let service = e.as_service_error();
                     if service.is_some_and(|s| s.is_expired_iterator_exception()) {
                         tracing::info!(shard = %self.shard, "iterator expired; getting a new one");
+                    } else if service.is_some_and(|s| s.is_resource_not_found_exception()) && self.end_if_gone().await {
+                        return;
                     } else {
                         iterator = Some(it);
                         if service.is_some_and(|s| s.is_provisioned_throughput_exceeded_exception()) {

@@ -8,7 +8,7 @@ use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::{PutRecordsRequestEntry, Shard};
 use route_optim::kinesis::output_uuid;
 use route_optim::worker::Checkpoint;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -368,19 +368,73 @@ async fn an_open_shard_without_an_iterator_is_asked_again() {
     );
 }
 
+/// A shard that passes retention while it is read is at its end: Kinesis
+/// answers its GetShardIterator with ResourceNotFoundException and
+/// ListShards no longer lists it. Here a split parent, through a proxy that
+/// answers so from the parent's first GetShardIterator on. The parent is
+/// checkpointed as finished and not asked again (it was once asked every
+/// second for ever), and its children are read.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shard_gone_past_retention_is_at_its_end() {
+    let Some(Streams { kinesis, requests, predictions, arn }) = streams("g", 1).await else {
+        return;
+    };
+    let (data, _) = mixed_batch();
+    put_requests(&kinesis, &requests, &data[..20]).await;
+    let parent = split_first_shard(&kinesis, &requests).await;
+    put_requests(&kinesis, &requests, &data[20..60]).await;
+    let shards = kinesis.list_shards().stream_name(&requests).send().await.unwrap();
+    let mut in_children = Vec::new();
+    for child in shards.shards().iter().filter(|s| s.shard_id() != parent.shard_id()) {
+        let records = read_shard(&kinesis, &requests, child.shard_id()).await;
+        in_children.extend(records.iter().map(|r| output_uuid(&arn, r.sequence_number())));
+    }
+    assert_eq!(in_children.len(), 40);
+
+    let checkpoint = TempCheckpoint::new();
+    let log = checkpoint.with_extension("proxy");
+    let (_proxy, url) = proxy(&log, &[], Some(parent.shard_id())).await;
+    let worker = Worker::start_at(Some(&url), &requests, &predictions, &checkpoint, 200, &[]);
+    let outputs = wait_for(&kinesis, &predictions, &in_children).await;
+    // Time to ask again, were the parent's reader still running.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(worker.terminate().code(), Some(0));
+    assert_eq!(outputs.len(), 40, "the gone parent's records are not read");
+    let answers: Vec<Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v.get("get_shard_iterator").is_some())
+        .collect();
+    assert_eq!(answers, [json!({"get_shard_iterator": "not_found"})], "the parent is asked once");
+    let _ = std::fs::remove_file(&log);
+    let cp = Checkpoint::load(&checkpoint).unwrap();
+    assert!(cp.finished.contains(parent.shard_id()), "the parent is finished: {cp:?}");
+}
+
 /// tests/support/throttle_proxy.py in front of the emulator, throttling
 /// nothing, answering GetShardIterator on `shard` as `answers` say (none:
 /// never with an iterator); the proxy and its address.
 async fn iterator_proxy(log: &Path, shard: &str, answers: &[&str]) -> (Killed, String) {
+    proxy(log, &[&[shard], answers].concat(), None).await
+}
+
+/// tests/support/throttle_proxy.py in front of the emulator, throttling
+/// nothing, with `args` after its log file and `gone` as its GONE_SHARD;
+/// the proxy and its address.
+async fn proxy(log: &Path, args: &[&str], gone: Option<&str>) -> (Killed, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let upstream = std::env::var("AWS_ENDPOINT_URL").expect("the emulator's address");
+    let mut command = Command::new("python3");
+    if let Some(shard) = gone {
+        command.env("GONE_SHARD", shard);
+    }
     let proxy = Killed(
-        Command::new("python3")
+        command
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/throttle_proxy.py"))
             .args([&port.to_string(), &upstream, "0"])
             .arg(log)
-            .arg(shard)
-            .args(answers)
+            .args(args)
             .spawn()
             .expect("python3 runs the proxy"),
     );

@@ -14,11 +14,17 @@ then FAIL_TIMES times with ProvisionedThroughputExceededException (Kinesis
 allows 5 such calls a second a shard) before the calls are forwarded. Each
 of those answers is logged as {"get_shard_iterator": "none" | "failed"}.
 
+With GONE_SHARD in the environment, that shard passes retention at the
+first GetShardIterator on it: that call and every later one on it is answered
+ResourceNotFoundException (logged as {"get_shard_iterator": "not_found"}),
+and ListShards no longer lists it.
+
 usage: throttle_proxy.py LISTEN_PORT UPSTREAM_URL FRACTION LOG_FILE
                          [NO_ITERATOR_SHARD [NONE_TIMES [FAIL_TIMES]]]
 """
 import base64
 import json
+import os
 import random
 import sys
 import threading
@@ -33,8 +39,15 @@ ITERATOR_ANSWERS = (
     if len(sys.argv) > 6
     else None
 )
+GONE_SHARD = os.environ.get("GONE_SHARD")
 lock = threading.Lock()
 rng = random.Random(7)
+gone = False
+
+
+def log_answer(answer):
+    with open(LOG, "a") as log:
+        log.write(json.dumps({"get_shard_iterator": answer}) + "\n")
 
 
 def iterator_answer():
@@ -46,8 +59,7 @@ def iterator_answer():
             answer = ITERATOR_ANSWERS.pop(0)
         else:
             return None
-        with open(LOG, "a") as log:
-            log.write(json.dumps({"get_shard_iterator": answer}) + "\n")
+        log_answer(answer)
         return answer
 
 
@@ -78,6 +90,20 @@ class Proxy(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         target = self.headers.get("X-Amz-Target", "")
+        global gone
+        if target.endswith(".GetShardIterator") and GONE_SHARD and json.loads(body).get("ShardId") == GONE_SHARD:
+            with lock:
+                gone = True
+                log_answer("not_found")
+            error = {"__type": "ResourceNotFoundException", "message": f"Shard {GONE_SHARD} does not exist (proxy)"}
+            return self.reply(400, "application/x-amz-json-1.1", json.dumps(error).encode())
+        if target.endswith(".ListShards") and gone:
+            status, ctype, out = forward(self, body)
+            if status == 200:
+                listing = json.loads(out)
+                listing["Shards"] = [s for s in listing["Shards"] if s["ShardId"] != GONE_SHARD]
+                out = json.dumps(listing).encode()
+            return self.reply(status, ctype, out)
         if target.endswith(".GetShardIterator") and json.loads(body).get("ShardId") == NO_ITERATOR_SHARD:
             answer = iterator_answer()
             if answer == "none":
