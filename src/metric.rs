@@ -63,6 +63,17 @@ impl Metric {
         matches!(self, Metric::Haversine | Metric::Geodesic)
     }
 
+    /// Whether a point's copies may be visited one after another in a
+    /// shortest tour, as the triangle inequality promises. TSPLIB's EUC_2D
+    /// rounds to the nearest integer and GEO adds 1 to every distance (two
+    /// copies of a point are 1 apart), so neither does: on EUC_2D
+    /// (0,0) (1,1) (2,2) (1,1) the tour through both copies together is 5
+    /// long, the one between them 4. CEIL_2D and ATT round up, which keeps
+    /// the inequality.
+    pub fn keeps_copies_together(self) -> bool {
+        !matches!(self, Metric::Tsplib(Tsplib::Euc2d | Tsplib::Geo))
+    }
+
     /// A point's place, equal for every spelling of one place: -0.0 as 0.0,
     /// and on the geographic metrics a pole at any longitude as longitude 0
     /// and longitude -180 as 180 (one meridian). Their distances come out

@@ -436,6 +436,37 @@ fn identical_points_have_length_zero() {
     }
 }
 
+/// TSPLIB's rounded EUC_2D and GEO distances break the triangle inequality,
+/// so a shortest tour may visit a point's copies apart: they are not merged
+/// there (they once were, and `optimal: true` came with a longer tour).
+/// Exact sizes against brute force, and 14 points against Held–Karp.
+#[test]
+fn tsplib_copies_are_visited_apart_where_that_is_shorter() {
+    let engine = engine();
+    let cases = [
+        (Tsplib::Euc2d, vec![[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [1.0, 1.0]], 4.0),
+        (Tsplib::Geo, vec![[0.0, 0.0], [0.3, 0.0], [1.0, 0.0], [0.3, 0.0]], 224.0),
+    ];
+    for (kind, points, optimum) in cases {
+        let p = Problem::round_trip(points, Metric::Tsplib(kind));
+        assert_eq!(brute_force(&p), optimum, "{kind:?}");
+        let s = engine.solve(&p, &Budget::default());
+        check(&p, &s);
+        assert!(s.optimal);
+        assert_eq!(s.length, optimum, "{kind:?}: {:?}", s.order);
+    }
+    // (i, i) for i < 10 and copies of (1, 1), (3, 3), (5, 5), (7, 7).
+    let mut points: Vec<[f64; 2]> = (0..10).map(|i| [i as f64, i as f64]).collect();
+    points.extend([1.0, 3.0, 5.0, 7.0].map(|c| [c, c]));
+    let p = Problem::round_trip(points, Metric::Tsplib(Tsplib::Euc2d));
+    let d = |i: usize, j: usize| p.metric.dist(p.points[i], p.points[j]);
+    let (_, optimum) = exact::held_karp(14, d, 0, None, true);
+    let s = engine.solve(&p, &kicks(200, 1));
+    check(&p, &s);
+    assert!(!s.optimal, "14 points are not solved exactly");
+    assert_eq!(s.length, optimum, "{:?}", s.order);
+}
+
 /// `NAME : optimum` lines of ../shared/tsplib/solutions.
 fn known_optimum(name: &str) -> f64 {
     let text = std::fs::read_to_string(format!("{TSPLIB_DIR}solutions")).expect("reading the solutions file");
