@@ -65,6 +65,8 @@ fn fits(req: Request, uuid: &str, source: &Option<Source>, request_bytes: usize)
 pub struct Outgoing {
     pub partition_key: String,
     pub data: Vec<u8>,
+    /// An error record: the request's, or `too_large` in a prediction's place.
+    pub error: bool,
 }
 
 impl Outgoing {
@@ -240,7 +242,9 @@ pub fn encode(mut output: Output) -> Outgoing {
         Output::Prediction(p) => (&p.uuid, &p.id, &p.source),
         Output::Error(e) => (&e.uuid, &e.id, &e.source),
     };
-    let data = if data.len() + uuid.len() <= MAX_RECORD_BYTES {
+    let fits = data.len() + uuid.len() <= MAX_RECORD_BYTES;
+    let error = !fits || matches!(output, Output::Error(_));
+    let data = if fits {
         data
     } else {
         let too_large = Output::Error(ErrorRecord {
@@ -258,7 +262,7 @@ pub fn encode(mut output: Output) -> Outgoing {
         });
         serde_json::to_vec(&too_large).expect("outputs serialize")
     };
-    Outgoing { partition_key: uuid.clone(), data }
+    Outgoing { partition_key: uuid.clone(), data, error }
 }
 
 #[cfg(test)]
@@ -276,7 +280,7 @@ mod tests {
     }
 
     fn rec(bytes: usize) -> Outgoing {
-        Outgoing { partition_key: "k".repeat(36), data: vec![b'x'; bytes] }
+        Outgoing { partition_key: "k".repeat(36), data: vec![b'x'; bytes], error: false }
     }
 
     #[test]
@@ -320,6 +324,7 @@ mod tests {
             )
         };
         let small = answer(request("A"));
+        assert!(!small.error);
         assert_eq!(small.partition_key, output_uuid(arn, "77"));
         let v: serde_json::Value = serde_json::from_slice(&small.data).unwrap();
         assert_eq!(v["UUID"], output_uuid(arn, "77"));
@@ -338,6 +343,7 @@ mod tests {
         let name = "x".repeat((MAX_RECORD_BYTES - 10 - floor("")) / 2);
         assert!(floor(&name) <= MAX_RECORD_BYTES);
         let big = answer(request(&name));
+        assert!(big.error, "counted as an error record");
         assert!(big.data.len() < 1000, "{}", big.data.len());
         assert_eq!(big.partition_key, output_uuid(arn, "77"));
         let v: serde_json::Value = serde_json::from_slice(&big.data).unwrap();
@@ -345,6 +351,22 @@ mod tests {
         assert!(v["error"]["message"].as_str().unwrap().starts_with("prediction: 1048"), "{}", v["error"]);
         assert_eq!((&v["UUID"], &v["id"]), (&serde_json::json!(output_uuid(arn, "77")), &serde_json::json!("r")));
         assert_eq!(v["source"]["sequence_number"], "77");
+    }
+
+    /// An invalid record of 600 KB is answered with its own error, not a
+    /// `too_large` one about a prediction: its message quotes at most about
+    /// 1 KB of it (it once quoted the 600 KB key twice).
+    #[test]
+    fn large_invalid_records_keep_their_error() {
+        use crate::solver::{Backend, Budget, Engine};
+        let (engine, budget) = (Engine::new(Backend::Simd), Budget::default());
+        let body = format!(r#"{{"coordinates": [[0, 0]], "{}": 1}}"#, "k".repeat(600_000));
+        let r = record(body.as_bytes(), "arn", "shardId-000000000001".into(), "5".into());
+        let out = encode(crate::batch::answer(&engine, &budget, vec![r]).remove(0));
+        assert!(out.error && out.data.len() < 2000, "{} bytes", out.data.len());
+        let v: serde_json::Value = serde_json::from_slice(&out.data).unwrap();
+        assert_eq!(v["error"]["code"], "invalid_request");
+        assert!(v["error"]["message"].as_str().unwrap().contains(": unknown field `kkk"), "{}", v["error"]);
     }
 
     /// Requests of `n` points with integer coordinates, with names or not.

@@ -9,7 +9,6 @@
 
 use crate::batch::{self, Record};
 use crate::kinesis::{self, encode, Outgoing, Writer};
-use crate::output::Output;
 use crate::solver::{Budget, Engine};
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::{KinesisBatchItemFailure, KinesisEventResponse};
@@ -41,7 +40,8 @@ pub struct Metrics {
 }
 
 /// Decodes, solves and encodes a batch: everything but the writing. Returns
-/// the records to write (in batch order) and how many are error records.
+/// the records to write (in batch order) and how many are error records
+/// (predictions too large for a record among them).
 pub fn answer(event: KinesisEvent, engine: &Engine, budget: &Budget) -> (Vec<Outgoing>, usize) {
     let records: Vec<Record> = event
         .records
@@ -53,9 +53,9 @@ pub fn answer(event: KinesisEvent, engine: &Engine, budget: &Budget) -> (Vec<Out
             kinesis::record(&r.kinesis.data.0, &arn, shard_id.unwrap_or_default(), r.kinesis.sequence_number)
         })
         .collect();
-    let outputs = batch::answer(engine, budget, records);
-    let error_records = outputs.iter().filter(|o| matches!(o, Output::Error(_))).count();
-    (outputs.into_iter().map(encode).collect(), error_records)
+    let outgoing: Vec<Outgoing> = batch::answer(engine, budget, records).into_iter().map(encode).collect();
+    let error_records = outgoing.iter().filter(|o| o.error).count();
+    (outgoing, error_records)
 }
 
 /// `deadline` is the invocation's (Lambda-Runtime-Deadline-Ms). One that has

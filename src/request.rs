@@ -143,9 +143,16 @@ pub enum RequestError {
     PredictionTooLarge { bytes: usize, max: usize },
 }
 
+/// Longest field path and reason an error message repeats whole; beyond
+/// them the middle is cut. Messages quote the client's text (a field's
+/// name, a metric's, a string where a number belongs), which a record can
+/// hold 1 MiB of, and an error record must fit in a Kinesis record.
+const FIELD_MAX: usize = 200;
+const REASON_MAX: usize = 1000;
+
 impl RequestError {
     fn invalid(field: impl Into<String>, reason: impl Into<String>) -> RequestError {
-        RequestError::Invalid { field: field.into(), reason: reason.into() }
+        RequestError::Invalid { field: clipped(field.into(), FIELD_MAX), reason: clipped(reason.into(), REASON_MAX) }
     }
 
     /// The `error.code` of the ErrorRecord.
@@ -293,6 +300,17 @@ fn grammar(bytes: &[u8]) -> Result<(), serde_json::Error> {
     serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map(|_| ())
 }
 
+/// `text` whole when it has at most `max` bytes, else its start and end
+/// around what was cut: "…[N bytes]…".
+fn clipped(text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let head = text.floor_char_boundary(max / 2);
+    let tail = text.ceil_char_boundary(text.len() - max / 2);
+    format!("{}…[{} bytes]…{}", &text[..head], tail - head, &text[tail..])
+}
+
 /// serde_json's message with its line and column moved from the record
 /// (`bytes`) to the file it starts in at `at`, and the byte offset.
 fn located(bytes: &[u8], e: &serde_json::Error, at: Origin) -> String {
@@ -301,6 +319,7 @@ fn located(bytes: &[u8], e: &serde_json::Error, at: Origin) -> String {
         return text;
     }
     let reason = text.strip_suffix(&format!(" at line {} column {}", e.line(), e.column())).unwrap_or(&text);
+    let reason = clipped(reason.to_string(), REASON_MAX / 2);
     // serde_json counts columns in bytes from the line's start, one-based
     // (0 at a line's start, before its first byte).
     let line_start = if e.line() == 1 {
@@ -676,6 +695,33 @@ mod tests {
         assert_eq!(m, "options.time_limit_ms: -5 is not a number of milliseconds in [0, 3600000]");
         let (m, _) = message(r#"{"coordinates": [[0, 0]], "options": {"time_limit_ms": 1e300}}"#);
         assert_eq!(m, "options.time_limit_ms: 1e300 is not a number of milliseconds in [0, 3600000]");
+    }
+
+    /// Messages that quote the client's text quote at most about 1 KB of
+    /// it, keeping the field, the reason and where: a record of 600 KB
+    /// once got a message of 1.2 MB, and on a stream a `too_large` error
+    /// about a "prediction" instead.
+    #[test]
+    fn long_quoted_input_is_cut_from_messages() {
+        let long = "é".repeat(300_000);
+        let cases = [
+            (format!(r#"{{"coordinates": [[0, 0]], "{long}": 1}}"#), "unknown field `éé"),
+            (format!(r#"{{"coordinates": [[0, 0]], "options": {{"metric": "{long}"}}}}"#), "unknown metric \"éé"),
+            (format!(r#"{{"coordinates": [[0, "{long}"]]}}"#), "invalid type: string \"éé"),
+        ];
+        for (json, reason) in cases {
+            let (m, code) = message(&json);
+            assert_eq!(code, "invalid_request");
+            assert!(m.len() <= FIELD_MAX + 2 + REASON_MAX + 40, "{} bytes", m.len());
+            assert!(m.contains(reason) && m.contains(" bytes]…"), "{m}");
+        }
+        let (m, _) = message(&format!(r#"{{"coordinates": [[0, 0]], "{long}": 1}}"#));
+        assert!(m.starts_with("éé") && m.contains("é: unknown field `éé"), "{m}");
+        assert!(m.contains("expected one of") && m.contains(" (byte offset "), "{m}");
+        let (m, _) = message(&format!(r#"{{"coordinates": [[0, "{long}"]]}}"#));
+        assert!(m.starts_with("coordinates[0][1]: invalid type: string"), "{m}");
+        assert_eq!(clipped("abcdef".into(), 6), "abcdef");
+        assert_eq!(clipped("abcdefg".into(), 6), "abc…[1 bytes]…efg");
     }
 
     #[test]

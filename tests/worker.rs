@@ -742,7 +742,11 @@ async fn bench_worker_throughput() {
         .remove(0),
     );
     let outgoing: Vec<route_optim::kinesis::Outgoing> = (0..N)
-        .map(|k| route_optim::kinesis::Outgoing { partition_key: k.to_string(), data: sample.data.clone() })
+        .map(|k| route_optim::kinesis::Outgoing {
+            partition_key: k.to_string(),
+            data: sample.data.clone(),
+            error: false,
+        })
         .collect();
     let writer = route_optim::kinesis::Writer::new(kinesis.clone(), &sink);
     let t0 = Instant::now();
