@@ -2,7 +2,7 @@
 
 use crate::metric::{tsplib_geo_degrees, Metric, Tsplib};
 use crate::request::MAX_PLANAR;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A parsed instance: points in file order and the file's metric.
@@ -26,12 +26,74 @@ impl fmt::Display for TsplibError {
     }
 }
 
-/// The optima of a `solutions` file: `NAME : length` lines (others skipped).
-pub fn parse_solutions(text: &str) -> HashMap<String, f64> {
-    text.lines()
-        .filter_map(|l| l.split_once(':'))
-        .filter_map(|(k, v)| Some((k.trim().to_string(), v.trim().parse().ok()?)))
-        .collect()
+/// The optima of a `solutions` file, by instance name.
+#[derive(Clone, Debug, Default)]
+pub struct Solutions(BTreeMap<String, Vec<Optimum>>);
+
+/// One line's optimum: TSPLIB's own list gives one instance's optimum under
+/// two metrics (`dsj1000 : 18659688 (EUC_2D)` and `… 18660188 (CEIL_2D)`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Optimum {
+    pub length: f64,
+    /// The `(EDGE_WEIGHT_TYPE)` after the length, when given.
+    pub metric: Option<Tsplib>,
+}
+
+impl Solutions {
+    /// `NAME : length` lines, optionally followed by `(EDGE_WEIGHT_TYPE)`;
+    /// blank lines and `#` comments are skipped, and any other line is an
+    /// error naming it (a line left out would drop its instance silently).
+    pub fn parse(text: &str) -> Result<Solutions, TsplibError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut optima: BTreeMap<String, Vec<Optimum>> = BTreeMap::new();
+        for (no, line) in numbered_lines(text) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let err = |reason: String| TsplibError { line: no, reason };
+            let Some((name, value)) = line.split_once(':').map(|(k, v)| (k.trim(), v.trim())) else {
+                return Err(err(format!("expected `NAME : length`, found {line:?}")));
+            };
+            let (length, metric) = match value.split_once('(') {
+                Some((length, kind)) => {
+                    let kind = kind.trim().strip_suffix(')').map(str::trim).unwrap_or(kind);
+                    let metric = Tsplib::from_name(kind).ok_or_else(|| {
+                        err(format!(
+                            "{name}: ({kind}) is not an EDGE_WEIGHT_TYPE read here (EUC_2D, CEIL_2D, ATT or GEO)"
+                        ))
+                    })?;
+                    (length.trim(), Some(metric))
+                }
+                None => (value, None),
+            };
+            let length =
+                length.parse::<f64>().ok().filter(|l| l.is_finite() && *l >= 0.0).ok_or_else(|| {
+                    err(format!("{name}: the optimum {length:?} is not a length (a number, 0 or more)"))
+                })?;
+            if name.is_empty() {
+                return Err(err("no instance name before the colon".into()));
+            }
+            optima.entry(name.to_string()).or_default().push(Optimum { length, metric });
+        }
+        Ok(Solutions(optima))
+    }
+
+    /// The listed instance names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.0.keys()
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    /// `name`'s optimum under `metric`: the line given for that metric, or
+    /// else the first without one.
+    pub fn optimum(&self, name: &str, metric: Metric) -> Option<f64> {
+        let listed = self.0.get(name)?;
+        let given = listed.iter().find(|o| o.metric.map(Metric::Tsplib) == Some(metric));
+        given.or_else(|| listed.iter().find(|o| o.metric.is_none())).map(|o| o.length)
+    }
 }
 
 /// A file as read from disk: a leading byte-order mark is skipped, and
@@ -60,6 +122,11 @@ fn numbered_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
 pub fn parse(text: &str) -> Result<Instance, TsplibError> {
     let err = |line: usize, reason: String| TsplibError { line, reason };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Edges every tour must hold: a different problem, which a tour of the
+    // points alone would be reported optimal for without them.
+    if let Some((no, _)) = numbered_lines(text).find(|(_, l)| l.starts_with("FIXED_EDGES_SECTION")) {
+        return Err(err(no, "FIXED_EDGES_SECTION is not supported (tours through given edges)".into()));
+    }
     let (mut name, mut dim, mut metric) = (String::new(), None, None);
     let mut lines = numbered_lines(text);
     let mut section = None;
@@ -162,9 +229,44 @@ mod tests {
 
     #[test]
     fn solutions_are_name_and_length() {
-        let s = parse_solutions("a280 : 2579\nberlin52: 7542 \n# comment\nbad : x\n");
-        assert_eq!(s.len(), 2);
-        assert_eq!((s["a280"], s["berlin52"]), (2579.0, 7542.0));
+        let text = "\u{feff}a280 : 2579\r\nberlin52: 7542 \n\n# comment\n\
+                    dsj1000 : 18659688 (EUC_2D)\ndsj1000 : 18660188 (CEIL_2D)\none : 0\n";
+        let s = Solutions::parse(text).unwrap();
+        assert_eq!(s.names().collect::<Vec<_>>(), ["a280", "berlin52", "dsj1000", "one"]);
+        assert_eq!(
+            s.optimum("a280", Metric::Tsplib(Tsplib::Euc2d)),
+            Some(2579.0),
+            "the byte-order mark is not in the name"
+        );
+        assert_eq!(s.optimum("berlin52", Metric::Tsplib(Tsplib::Geo)), Some(7542.0));
+        assert_eq!(s.optimum("dsj1000", Metric::Tsplib(Tsplib::Euc2d)), Some(18659688.0));
+        assert_eq!(s.optimum("dsj1000", Metric::Tsplib(Tsplib::Ceil2d)), Some(18660188.0));
+        assert_eq!(s.optimum("dsj1000", Metric::Tsplib(Tsplib::Att)), None, "listed for other metrics only");
+        assert_eq!(s.optimum("one", Metric::Tsplib(Tsplib::Euc2d)), Some(0.0));
+        assert_eq!(s.optimum("ghost", Metric::Tsplib(Tsplib::Euc2d)), None);
+        let error = |text: &str| Solutions::parse(text).unwrap_err().to_string();
+        assert_eq!(error("a : 1\nbad : x\n"), r#"line 2: bad: the optimum "x" is not a length (a number, 0 or more)"#);
+        assert_eq!(error("a : -3"), r#"line 1: a: the optimum "-3" is not a length (a number, 0 or more)"#);
+        assert_eq!(error("a : inf"), r#"line 1: a: the optimum "inf" is not a length (a number, 0 or more)"#);
+        assert_eq!(error("burma14 = 3323"), r#"line 1: expected `NAME : length`, found "burma14 = 3323""#);
+        assert_eq!(
+            error("a : 5 (MAN_2D)"),
+            "line 1: a: (MAN_2D) is not an EDGE_WEIGHT_TYPE read here (EUC_2D, CEIL_2D, ATT or GEO)"
+        );
+        assert_eq!(error(" : 5"), "line 1: no instance name before the colon");
+    }
+
+    #[test]
+    fn fixed_edges_are_refused() {
+        let head = "NAME: t\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EUC_2D\n";
+        let nodes = "NODE_COORD_SECTION\n1 0 0\n2 1 0\n3 0 1\n";
+        let fixed = "FIXED_EDGES_SECTION\n1 3\n-1\n";
+        let reason = "FIXED_EDGES_SECTION is not supported (tours through given edges)";
+        let after = parse(&format!("{head}{nodes}DISPLAY_DATA_SECTION\n1 0 0\n{fixed}EOF\n")).unwrap_err();
+        assert_eq!((after.line, after.reason.as_str()), (11, reason));
+        let before = parse(&format!("{head}{fixed}{nodes}EOF\n")).unwrap_err();
+        assert_eq!((before.line, before.reason.as_str()), (5, reason));
+        assert!(parse(&format!("{head}{nodes}DISPLAY_DATA_SECTION\n1 0 0\nEOF\n")).is_ok());
     }
 
     #[test]

@@ -374,10 +374,12 @@ fn geojson_is_a_feature_collection_of_lon_lat() {
     }
 }
 
-/// `NAME : optimum` from ../shared/tsplib/solutions.
+/// An EUC_2D instance's optimum, from ../shared/tsplib/solutions.
 fn known_optimum(name: &str) -> i64 {
+    use route_optim::metric::{Metric, Tsplib};
     let text = std::fs::read_to_string(format!("{TSPLIB_DIR}solutions")).unwrap();
-    route_optim::tsplib::parse_solutions(&text)[name] as i64
+    let solutions = route_optim::tsplib::Solutions::parse(&text).unwrap();
+    solutions.optimum(name, Metric::Tsplib(Tsplib::Euc2d)).unwrap() as i64
 }
 
 #[test]
@@ -1273,6 +1275,32 @@ fn extensions_match_in_any_case() {
         let file = TempFile::new(name, NDJSON.as_bytes());
         check_ndjson_output(&ok(&["solve", file.path()], None));
     }
+}
+
+/// `bench tsplib` reads TSPLIB's own list, where one instance has an
+/// optimum per metric (`dsj1000 : 18659688 (EUC_2D)`, `… (CEIL_2D)`), and a
+/// list saved with a byte-order mark and CRLF; a line it cannot read is an
+/// error naming it (such lines once dropped their instances silently).
+#[test]
+fn bench_tsplib_reads_tsplibs_solutions_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let square = "DIMENSION: 4\nEDGE_WEIGHT_TYPE: CEIL_2D\nNODE_COORD_SECTION\n1 0 0\n2 0 9\n3 9 9\n4 9 0\nEOF\n";
+    std::fs::write(dir.path().join("sq.tsp"), square).unwrap();
+    std::fs::copy(format!("{TSPLIB_DIR}burma14.tsp"), dir.path().join("burma14.tsp")).unwrap();
+    let solutions = "\u{feff}burma14 : 3323\r\nsq : 35 (EUC_2D)\r\nsq : 36 (CEIL_2D)\r\n";
+    std::fs::write(dir.path().join("solutions"), solutions).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let table = ok(&["bench", "tsplib", d, "--time-limit", "0.01", "--csv"], None);
+    let rows: Vec<Vec<&str>> = table.lines().skip(1).map(|l| l.split(',').take(5).collect()).collect();
+    assert_eq!(rows, [vec!["sq", "4", "36", "36", "0.0000"], vec!["burma14", "14", "3323", "3323", "0.0000"]]);
+    std::fs::write(dir.path().join("solutions"), "burma14 : 3323\nsq = 36\n").unwrap();
+    let o = run(&["bench", "tsplib", d, "--time-limit", "0.01"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains(r#"line 2: expected `NAME : length`, found "sq = 36""#), "{}", stderr(&o));
+    std::fs::write(dir.path().join("solutions"), "sq : 35 (EUC_2D)\n").unwrap();
+    let o = run(&["bench", "tsplib", d, "--time-limit", "0.01"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("instance sq is CEIL_2D:"), "{}", stderr(&o));
 }
 
 /// `bench tsplib` names a listed instance it cannot read, and an `--only`

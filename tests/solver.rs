@@ -470,7 +470,10 @@ fn tsplib_copies_are_visited_apart_where_that_is_shorter() {
 /// `NAME : optimum` lines of ../shared/tsplib/solutions.
 fn known_optimum(name: &str) -> f64 {
     let text = std::fs::read_to_string(format!("{TSPLIB_DIR}solutions")).expect("reading the solutions file");
-    *tsplib::parse_solutions(&text).get(name).unwrap_or_else(|| panic!("{name} is not in the solutions file"))
+    let solutions = tsplib::Solutions::parse(&text).expect("the solutions file");
+    let text = std::fs::read_to_string(format!("{TSPLIB_DIR}{name}.tsp")).expect("reading the instance");
+    let metric = tsplib::parse(&text).expect("the instance").metric;
+    solutions.optimum(name, metric).unwrap_or_else(|| panic!("{name} is not in the solutions file"))
 }
 
 #[test]

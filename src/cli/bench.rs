@@ -14,7 +14,7 @@ const WRITING: &str = "writing the output";
 
 #[derive(clap::Subcommand)]
 pub enum BenchCommand {
-    /// Solve every DIR/*.tsp listed in DIR/solutions (`name : optimum`), smallest first.
+    /// Solve every DIR/*.tsp listed in DIR/solutions (`name : optimum`, or `name : optimum (EDGE_WEIGHT_TYPE)`), smallest first.
     Tsplib(TsplibArgs),
     /// Random round trips solved as one batch: wall time, and the mean gap to
     /// long CPU runs (the best known tours) on the first --reference ones.
@@ -142,13 +142,13 @@ fn tsplib_suite(a: TsplibArgs) -> anyhow::Result<()> {
     let engine = super::engine(a.backend.as_deref())?;
     let sol_path = a.dir.join("solutions");
     let text = std::fs::read_to_string(&sol_path).with_context(|| format!("cannot read {}", sol_path.display()))?;
-    let optima = tsplib::parse_solutions(&text);
+    let optima = tsplib::Solutions::parse(&text).with_context(|| sol_path.display().to_string())?;
     // A name asked for but not listed would otherwise leave just the header.
-    if let Some(name) = a.only.iter().find(|name| !optima.contains_key(*name)) {
+    if let Some(name) = a.only.iter().find(|name| !optima.contains(name)) {
         bail!("--only {name}: no instance {name} in {}", sol_path.display());
     }
     let mut instances = Vec::new();
-    for (name, opt) in &optima {
+    for name in optima.names() {
         if !a.only.is_empty() && !a.only.contains(name) {
             continue;
         }
@@ -159,8 +159,15 @@ fn tsplib_suite(a: TsplibArgs) -> anyhow::Result<()> {
             format!("instance {name} (listed in {}): cannot read {}", sol_path.display(), path.display())
         })?;
         let inst = tsplib::read(&bytes).with_context(|| format!("instance {name}: {}", path.display()))?;
+        let Some(opt) = optima.optimum(name, inst.metric) else {
+            bail!(
+                "instance {name} is {}: {} lists its optimum for other metrics only",
+                inst.metric.name(),
+                sol_path.display()
+            );
+        };
         if a.max_n.is_none_or(|m| inst.points.len() <= m) {
-            instances.push((name.clone(), *opt, inst));
+            instances.push((name.clone(), opt, inst));
         }
     }
     instances.sort_by_key(|(name, _, i)| (i.points.len(), name.clone()));
