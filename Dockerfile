@@ -7,9 +7,11 @@
 #     docker build --target worker -t route-optim-worker .
 #
 #   x86_64 (the default, what deploy/template.yaml deploys):
-#     docker build --platform linux/amd64 -t route-optim .
+#     docker build --platform linux/amd64 --provenance=false -t route-optim .
 #   arm64 (Graviton; deploy with the template's Architecture=arm64):
-#     docker build --platform linux/arm64 -t route-optim:arm64 .
+#     docker build --platform linux/arm64 --provenance=false -t route-optim:arm64 .
+#   (Lambda takes single-platform images only; BuildKit's provenance
+#   attestation would make the pushed tag an image index.)
 #
 # CPU target. .cargo/config.toml gives x86_64-unknown-linux-gnu
 # `-C target-cpu=x86-64-v3` (AVX2 + FMA, which Lambda's x86 hosts have), so the

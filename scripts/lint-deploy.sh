@@ -3,6 +3,7 @@
 #   - hadolint on Dockerfile (any finding, style included, fails);
 #   - cfn-lint on deploy/template.yaml (errors, warnings and informational);
 #   - the Dockerfile builds the binary with the command CI builds it with;
+#   - the function logs in Lambda's JSON format;
 #   - the Dockerfile's Rust toolchain is not older than Cargo.toml's rust-version.
 # The linters are pinned and live in a venv under target/ (git-ignored); it is
 # made on the first run and reused after. Needs python3 and PyPI.
@@ -37,6 +38,12 @@ fail=0
 
 if ! grep -qF -- "$BUILD_CMD" Dockerfile; then
   echo "lint-deploy: Dockerfile does not build with \`$BUILD_CMD\` (the command CI builds with)" >&2
+  fail=1
+fi
+
+# The function logs JSON lines only where Lambda's log format is JSON.
+if ! grep -qE '^ +LogFormat: JSON$' deploy/template.yaml; then
+  echo "lint-deploy: deploy/template.yaml's function does not set LoggingConfig LogFormat: JSON" >&2
   fail=1
 fi
 

@@ -27,8 +27,10 @@ wait_for() { # NAME CHECK-COMMAND...
 
 start_services() {
   start_emulators
+  : > "$E2E/lambda.log"
   start_function
   export REQUIRE_E2E=1 E2E_LAMBDA_URL=http://127.0.0.1:9100 E2E_PROXY_URL=http://127.0.0.1:4569 \
+         E2E_LAMBDA_LOG="$E2E/lambda.log" \
          E2E_PROXY_LOG="$E2E/proxy-calls.ndjson" E2E_AWS_CLI="$E2E/venv/bin/aws"
 }
 
@@ -65,10 +67,11 @@ start_emulators() {
   wait_for cargo-lambda bash -c 'exec 3<>/dev/tcp/127.0.0.1/9100'
 }
 
-# route-optim lambda, polling the emulator's runtime API; sets E2E_FUNCTION_PID.
+# route-optim lambda, polling the emulator's runtime API, with the log format
+# deploy/template.yaml gives it (JSON); sets E2E_FUNCTION_PID.
 start_function() {
   AWS_LAMBDA_RUNTIME_API=http://127.0.0.1:9100/.rt AWS_LAMBDA_FUNCTION_NAME=_ AWS_LAMBDA_FUNCTION_VERSION=1 \
-  AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 PRED_STREAM=predictions \
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 AWS_LAMBDA_LOG_FORMAT=JSON AWS_LAMBDA_LOG_LEVEL=INFO PRED_STREAM=predictions \
     target/release/route-optim lambda >> "$E2E/lambda.log" 2>&1 &
   E2E_FUNCTION_PID=$!
   E2E_PIDS+=("$E2E_FUNCTION_PID")

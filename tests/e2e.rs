@@ -62,6 +62,17 @@ async fn seed_example_through_awscli_and_the_runtime_emulator() {
     let got = p["distance_km"].as_f64().unwrap();
     assert!((got - best).abs() < 1e-6 * best, "{got} vs optimum {best}");
     assert_eq!(p["source"]["sequence_number"], records[0].sequence_number());
+
+    // The function's stdout, with the log format the template deploys it
+    // with: every line a JSON object, the logger's and the metrics'.
+    let log = std::fs::read_to_string(std::env::var("E2E_LAMBDA_LOG").expect("scripts/services.sh's log")).unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l:?}")))
+        .collect();
+    assert!(lines.iter().all(Value::is_object), "{log}");
+    assert!(lines.iter().any(|l| l["fields"]["message"] == "ready" && l["level"] == "INFO"), "{log}");
+    assert!(lines.iter().any(|l| l["_aws"]["CloudWatchMetrics"].is_array()), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

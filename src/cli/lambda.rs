@@ -14,7 +14,8 @@ pub fn run() -> anyhow::Result<()> {
     let stream = std::env::var("PRED_STREAM").context("PRED_STREAM (the prediction stream's name) is not set")?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     runtime.block_on(async move {
-        // JSON or text per AWS_LAMBDA_LOG_FORMAT, level per AWS_LAMBDA_LOG_LEVEL.
+        // JSON or text per AWS_LAMBDA_LOG_FORMAT, level per AWS_LAMBDA_LOG_LEVEL:
+        // deploy/template.yaml asks Lambda for JSON (DESIGN §4).
         lambda_runtime::tracing::init_default_subscriber();
         let state = State {
             engine,
