@@ -102,6 +102,8 @@ impl WriteReport {
 pub struct Writer {
     client: Client,
     stream: String,
+    /// Calls per entry at most, where `put_all` has no deadline; with one,
+    /// throttled entries are sent again until it.
     pub max_attempts: u32,
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
@@ -129,13 +131,17 @@ impl Writer {
     /// answer is given up and its records counted as not written (they may
     /// have landed; a replay writes the same outputs). The client's own
     /// timeouts (30 s a call) would otherwise outlast the invocation, and
-    /// Lambda would never get the partial-batch response.
+    /// Lambda would never get the partial-batch response. Until the
+    /// deadline, entries that failed are sent again however often: on a
+    /// stream short of throughput, a record given up with time left is
+    /// solved again, with every record after it, when Lambda resends the
+    /// batch. Without a deadline, at most `max_attempts` calls an entry.
     pub async fn put_all(&self, records: &[Outgoing], deadline: Option<Instant>) -> WriteReport {
         let mut report = WriteReport { written: vec![false; records.len()], ..WriteReport::default() };
         let mut pending: Vec<usize> = (0..records.len()).collect();
         let mut rng = fastrand::Rng::new();
-        for attempt in 0..self.max_attempts {
-            if pending.is_empty() {
+        for attempt in 0.. {
+            if pending.is_empty() || (deadline.is_none() && attempt >= self.max_attempts) {
                 break;
             }
             if attempt > 0 {
