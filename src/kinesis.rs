@@ -102,8 +102,8 @@ impl WriteReport {
 pub struct Writer {
     client: Client,
     stream: String,
-    /// Calls per entry at most, where `put_all` has no deadline; with one,
-    /// throttled entries are sent again until it.
+    /// Calls per entry at most; with a deadline, rounds where every failure
+    /// was throttling do not count (those entries are sent again until it).
     pub max_attempts: u32,
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
@@ -132,16 +132,19 @@ impl Writer {
     /// have landed; a replay writes the same outputs). The client's own
     /// timeouts (30 s a call) would otherwise outlast the invocation, and
     /// Lambda would never get the partial-batch response. Until the
-    /// deadline, entries that failed are sent again however often: on a
+    /// deadline, throttled entries are sent again however often: on a
     /// stream short of throughput, a record given up with time left is
     /// solved again, with every record after it, when Lambda resends the
-    /// batch. Without a deadline, at most `max_attempts` calls an entry.
+    /// batch. Other failures, and any without a deadline, end it after
+    /// `max_attempts` calls.
     pub async fn put_all(&self, records: &[Outgoing], deadline: Option<Instant>) -> WriteReport {
         let mut report = WriteReport { written: vec![false; records.len()], ..WriteReport::default() };
         let mut pending: Vec<usize> = (0..records.len()).collect();
         let mut rng = fastrand::Rng::new();
+        // Rounds that count against `max_attempts`.
+        let mut counted = 0;
         for attempt in 0.. {
-            if pending.is_empty() || (deadline.is_none() && attempt >= self.max_attempts) {
+            if pending.is_empty() || counted >= self.max_attempts {
                 break;
             }
             if attempt > 0 {
@@ -153,6 +156,7 @@ impl Writer {
                 tokio::time::sleep(pause).await;
             }
             let mut failed = Vec::new();
+            let mut throttled_only = deadline.is_some();
             for chunk in chunks(records, &pending) {
                 let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
                 if left.is_some_and(|l| l.is_zero()) {
@@ -184,15 +188,29 @@ impl Writer {
                         for (k, &i) in chunk.iter().enumerate() {
                             match out.records().get(k) {
                                 Some(r) if r.error_code().is_none() => report.written[i] = true,
-                                _ => failed.push(i),
+                                r => {
+                                    let code = r.and_then(|r| r.error_code());
+                                    throttled_only &= code == Some("ProvisionedThroughputExceededException");
+                                    failed.push(i)
+                                }
                             }
                         }
                     }
                     Err(e) => {
-                        let fatal = e.as_service_error().is_some_and(|s| {
+                        let service = e.as_service_error();
+                        throttled_only &= service.is_some_and(|s| {
+                            s.is_provisioned_throughput_exceeded_exception() || s.is_kms_throttling_exception()
+                        });
+                        // Errors that resending cannot mend.
+                        let fatal = service.is_some_and(|s| {
                             s.is_resource_not_found_exception()
                                 || s.is_invalid_argument_exception()
                                 || s.is_access_denied_exception()
+                                || s.is_kms_access_denied_exception()
+                                || s.is_kms_disabled_exception()
+                                || s.is_kms_invalid_state_exception()
+                                || s.is_kms_not_found_exception()
+                                || s.is_kms_opt_in_required()
                         });
                         let message = aws_sdk_kinesis::error::DisplayErrorContext(&e).to_string();
                         tracing::warn!(stream = %self.stream, error = %message, fatal, "PutRecords failed");
@@ -203,6 +221,9 @@ impl Writer {
                         failed.extend_from_slice(chunk);
                     }
                 }
+            }
+            if !throttled_only {
+                counted += 1;
             }
             pending = failed;
         }

@@ -63,14 +63,13 @@ impl Metric {
         matches!(self, Metric::Haversine | Metric::Geodesic)
     }
 
-    /// Whether a point's copies may be visited one after another in a
-    /// shortest tour, as the triangle inequality promises. TSPLIB's EUC_2D
-    /// rounds to the nearest integer and GEO adds 1 to every distance (two
-    /// copies of a point are 1 apart), so neither does: on EUC_2D
-    /// (0,0) (1,1) (2,2) (1,1) the tour through both copies together is 5
-    /// long, the one between them 4. CEIL_2D and ATT round up, which keeps
-    /// the inequality.
-    pub fn keeps_copies_together(self) -> bool {
+    /// Whether some shortest tour visits each point's copies one after
+    /// another, as one does where copies are 0 apart and the triangle
+    /// inequality holds. TSPLIB's EUC_2D rounds to the nearest integer,
+    /// which breaks the inequality: on (0,0) (1,1) (2,2) (1,1) the tour
+    /// through both copies together is 5 long, the one between them 4. GEO
+    /// puts copies 1 apart. CEIL_2D and ATT round up, which keeps it.
+    pub fn copies_merge_exactly(self) -> bool {
         !matches!(self, Metric::Tsplib(Tsplib::Euc2d | Tsplib::Geo))
     }
 

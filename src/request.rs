@@ -300,10 +300,11 @@ fn grammar(bytes: &[u8]) -> Result<(), serde_json::Error> {
     serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map(|_| ())
 }
 
-/// `text` whole when it has at most `max` bytes, else its start and end
-/// around what was cut: "…[N bytes]…".
+/// `text` whole when it has at most `max` bytes (or a few more: the
+/// marker would not be shorter), else its start and end around what was
+/// cut: "…[N bytes]…".
 fn clipped(text: String, max: usize) -> String {
-    if text.len() <= max {
+    if text.len() <= max + 32 {
         return text;
     }
     let head = text.floor_char_boundary(max / 2);
@@ -720,8 +721,9 @@ mod tests {
         assert!(m.contains("expected one of") && m.contains(" (byte offset "), "{m}");
         let (m, _) = message(&format!(r#"{{"coordinates": [[0, "{long}"]]}}"#));
         assert!(m.starts_with("coordinates[0][1]: invalid type: string"), "{m}");
-        assert_eq!(clipped("abcdef".into(), 6), "abcdef");
-        assert_eq!(clipped("abcdefg".into(), 6), "abc…[1 bytes]…efg");
+        let text = "0123456789".repeat(5);
+        assert_eq!(clipped(text.clone(), 18), text, "cutting 32 bytes would save nothing");
+        assert_eq!(clipped(text, 10), "01234…[40 bytes]…56789");
     }
 
     #[test]

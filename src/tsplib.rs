@@ -54,9 +54,15 @@ impl Solutions {
             let Some((name, value)) = line.split_once(':').map(|(k, v)| (k.trim(), v.trim())) else {
                 return Err(err(format!("expected `NAME : length`, found {line:?}")));
             };
+            if name.is_empty() {
+                return Err(err("no instance name before the colon".into()));
+            }
             let (length, metric) = match value.split_once('(') {
                 Some((length, kind)) => {
-                    let kind = kind.trim().strip_suffix(')').map(str::trim).unwrap_or(kind);
+                    let kind = kind
+                        .strip_suffix(')')
+                        .map(str::trim)
+                        .ok_or_else(|| err(format!("{name}: expected `length (EDGE_WEIGHT_TYPE)`, found {value:?}")))?;
                     let metric = Tsplib::from_name(kind).ok_or_else(|| {
                         err(format!(
                             "{name}: ({kind}) is not an EDGE_WEIGHT_TYPE read here (EUC_2D, CEIL_2D, ATT or GEO)"
@@ -70,10 +76,14 @@ impl Solutions {
                 length.parse::<f64>().ok().filter(|l| l.is_finite() && *l >= 0.0).ok_or_else(|| {
                     err(format!("{name}: the optimum {length:?} is not a length (a number, 0 or more)"))
                 })?;
-            if name.is_empty() {
-                return Err(err("no instance name before the colon".into()));
+            let listed = optima.entry(name.to_string()).or_default();
+            if listed.iter().any(|o| o.metric == metric) {
+                return Err(err(format!(
+                    "{name}: listed twice{}",
+                    metric.map_or(String::new(), |m| format!(" for {}", Metric::Tsplib(m).name()))
+                )));
             }
-            optima.entry(name.to_string()).or_default().push(Optimum { length, metric });
+            listed.push(Optimum { length, metric });
         }
         Ok(Solutions(optima))
     }
@@ -254,6 +264,11 @@ mod tests {
             "line 1: a: (MAN_2D) is not an EDGE_WEIGHT_TYPE read here (EUC_2D, CEIL_2D, ATT or GEO)"
         );
         assert_eq!(error(" : 5"), "line 1: no instance name before the colon");
+        assert_eq!(error(" : x"), "line 1: no instance name before the colon");
+        assert_eq!(error("a : 5 (GEO"), r#"line 1: a: expected `length (EDGE_WEIGHT_TYPE)`, found "5 (GEO""#);
+        assert_eq!(error("a : 5 (GEO) x"), r#"line 1: a: expected `length (EDGE_WEIGHT_TYPE)`, found "5 (GEO) x""#);
+        assert_eq!(error("a : 3000\na : 3323"), "line 2: a: listed twice");
+        assert_eq!(error("a : 1 (ATT)\na : 2\na : 3 (ATT)"), "line 3: a: listed twice for ATT");
     }
 
     #[test]

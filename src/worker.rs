@@ -451,8 +451,8 @@ impl Reader {
         if !matches!(self.listed().await, Ok(None)) {
             return false;
         }
-        tracing::warn!(shard = %self.shard, "the shard no longer exists (past retention): its unread records are lost");
-        self.end().await;
+        tracing::warn!(shard = %self.shard, "the shard no longer exists (past retention): its unread records are lost; it is finished");
+        let _ = self.tx.send(Msg::End { shard: self.shard.clone() }).await;
         true
     }
 

@@ -12,7 +12,7 @@ mod support;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use route_optim::kinesis::output_uuid;
-use route_optim::kinesis::Writer;
+use route_optim::kinesis::{Outgoing, Writer};
 use route_optim::lambda::{handle, State};
 use route_optim::solver::{Backend, Engine};
 use serde_json::{json, Value};
@@ -155,6 +155,13 @@ async fn throttled_put_records_are_resent_until_every_output_arrives() {
         assert!(call["records"].as_u64().unwrap() <= 500, "{call}");
         assert!(call["bytes"].as_u64().unwrap() <= 5 << 20, "{call}");
     }
+    // Without a deadline (the worker's writes) an entry gets `max_attempts`
+    // calls, here one: about 50 of 500 stay throttled and are reported.
+    let blank: Vec<Outgoing> =
+        (0..500).map(|k| Outgoing { partition_key: format!("k{k}"), data: b"{}".to_vec(), error: false }).collect();
+    let report = st.writer.put_all(&blank, None).await;
+    assert!((1..200).contains(&report.failed()), "{} of 500 not written", report.failed());
+    assert_eq!(report.retried, 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]

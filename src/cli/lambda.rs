@@ -17,6 +17,10 @@ pub fn run() -> anyhow::Result<()> {
         // JSON or text per AWS_LAMBDA_LOG_FORMAT, level per AWS_LAMBDA_LOG_LEVEL:
         // deploy/template.yaml asks Lambda for JSON (DESIGN §4).
         lambda_runtime::tracing::init_default_subscriber();
+        // A panic as a log line, JSON where the logs are: the solver's are
+        // caught record by record, and the default hook's text would be the
+        // one line in the log that is not.
+        std::panic::set_hook(Box::new(|info| tracing::error!(panic = %info, "panic")));
         let state = State {
             engine,
             writer: Writer::new(super::kinesis_client().await, stream),

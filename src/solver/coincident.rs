@@ -2,8 +2,9 @@
 //! at two longitudes, or -180 and 180) are solved as one node and visited
 //! together. Without this, a location with more than K copies would fill its
 //! copies' candidate lists with zero-length edges and hide every edge that
-//! leaves it from the local search. Not on the metrics where a shortest tour
-//! may visit a place's copies apart ([`Metric::keeps_copies_together`]).
+//! leaves it from the local search. Where a shortest tour may visit a
+//! place's copies apart ([`Metric::copies_merge_exactly`]), the merged
+//! problem's tour is only a start (`Engine::solve`).
 
 use super::Problem;
 use crate::metric::Metric;
@@ -17,12 +18,8 @@ pub struct Groups {
 }
 
 impl Groups {
-    /// `None` when every point is distinct, or when the metric may want a
-    /// place's copies visited apart.
+    /// `None` when every point is distinct.
     pub fn find(points: &[[f64; 2]], metric: Metric) -> Option<Groups> {
-        if !metric.keeps_copies_together() {
-            return None;
-        }
         let mut index: HashMap<[u64; 2], u32> = HashMap::with_capacity(points.len());
         let mut members: Vec<Vec<usize>> = Vec::new();
         let of: Vec<u32> = points
