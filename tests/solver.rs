@@ -469,8 +469,8 @@ fn tsplib_copies_are_visited_apart_where_that_is_shorter() {
 
 /// Many copies on EUC_2D and GEO: the tour is no longer than the distinct
 /// points' tour with each place's copies visited together (0 apart on
-/// EUC_2D, 1 on GEO). Searched with every copy a node of its own, 200
-/// points written 10 times came out about 9% longer.
+/// EUC_2D, 1 on GEO). Searched with every copy a node of its own, the
+/// EUC_2D case came out 15% longer (118,487 against 102,641).
 #[test]
 fn tsplib_copies_cost_no_more_than_visiting_them_together() {
     let engine = engine();

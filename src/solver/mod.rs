@@ -409,7 +409,7 @@ impl Engine {
             // Copies that a shortest tour may part: solved exactly as they
             // are where that is small enough; else the merged problem's tour,
             // then a descent with every copy a node of its own. (Searched
-            // unmerged from the start, 200 points written 20 times each
+            // unmerged from the start, 200 points written 10 times each
             // came out 15% longer: their candidate lists hold only copies.)
             Some(_) if q.points.len() <= exact::EXACT_MAX_N => self.search(q, budget, t0, unit, None),
             Some(groups) => {
