@@ -58,17 +58,29 @@ pub fn answer(event: KinesisEvent, engine: &Engine, budget: &Budget) -> (Vec<Out
     (outgoing, error_records)
 }
 
-/// `deadline` is the invocation's (Lambda-Runtime-Deadline-Ms). One that has
-/// already passed as the invocation starts is not Lambda's: cargo-lambda
-/// 1.9.2's emulator sends 600000, ten minutes after 1970. The batch is then
-/// answered without one (default search budgets, writes bounded by their
-/// attempts alone), with a warning, rather than solved without a search and
-/// not written at all.
+/// Deadlines before 2001 are not Lambda's: cargo-lambda 1.9.2's emulator
+/// sends 600000 ms, ten minutes after 1970.
+const FIRST_LAMBDA_DEADLINE: Duration = Duration::from_secs(978_307_200);
+
+/// The invocation's time left at `now`: `None` for a deadline that is not
+/// Lambda's, zero for one that has passed.
+fn time_left(deadline: SystemTime, now: SystemTime) -> Option<Duration> {
+    (deadline >= SystemTime::UNIX_EPOCH + FIRST_LAMBDA_DEADLINE)
+        .then(|| deadline.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// `deadline` is the invocation's (Lambda-Runtime-Deadline-Ms). One that is
+/// not Lambda's (see [`FIRST_LAMBDA_DEADLINE`]) is ignored with a warning:
+/// the batch is answered with default search budgets and writes bounded by
+/// their attempts alone, rather than solved without a search and not
+/// written at all. One that has passed leaves no time: nothing is written,
+/// and Lambda, which has already given up on the invocation, is told to
+/// resume at the first record.
 pub async fn handle(event: KinesisEvent, deadline: SystemTime, state: &State) -> (KinesisEventResponse, Metrics) {
     let t0 = Instant::now();
-    let remaining = deadline.duration_since(SystemTime::now()).ok().filter(|r| !r.is_zero());
+    let remaining = time_left(deadline, SystemTime::now());
     if remaining.is_none() {
-        tracing::warn!(deadline_ms = ?deadline.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis()).ok(), "the invocation's deadline has passed as it starts: working without one");
+        tracing::warn!(deadline_ms = ?deadline.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis()).ok(), "the invocation's deadline is not Lambda's (before 2001): working without one");
     }
     let budget = Budget { deadline: remaining.map(|r| t0 + r - write_margin(r)), ..Budget::default() };
     let sequence: Vec<String> = event.records.iter().map(|r| r.kinesis.sequence_number.clone()).collect();
@@ -157,6 +169,58 @@ mod tests {
         assert_eq!(write_margin(Duration::from_secs(60)), Duration::from_secs(15));
         assert_eq!(write_margin(Duration::from_secs(1)), Duration::from_millis(300));
         assert_eq!(write_margin(Duration::from_millis(100)), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn only_deadlines_after_2000_are_lambdas() {
+        let now = SystemTime::now();
+        let emulator = SystemTime::UNIX_EPOCH + Duration::from_millis(600_000);
+        assert_eq!(time_left(emulator, now), None);
+        assert_eq!(time_left(now - Duration::from_secs(1), now), Some(Duration::ZERO));
+        assert_eq!(time_left(now + Duration::from_secs(60), now), Some(Duration::from_secs(60)));
+    }
+
+    /// A deadline that has passed (not the emulator's) answers at once,
+    /// writing nothing: it was once taken for "no deadline", and the writes
+    /// then waited on Kinesis without bound (here an endpoint that never
+    /// answers) while Lambda had already given up on the invocation.
+    #[tokio::test]
+    async fn a_passed_deadline_writes_nothing_and_resumes_at_the_first_record() {
+        use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
+        use base64::Engine as _;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let held: Vec<_> = listener.incoming().map_while(Result::ok).collect();
+            drop(held);
+        });
+        let config = aws_sdk_kinesis::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .endpoint_url(endpoint)
+            .build();
+        let writer = Writer::new(aws_sdk_kinesis::Client::from_conf(config), "predictions");
+        let state = State { engine: Engine::new(crate::solver::Backend::Simd), writer, function_name: "f".into() };
+        let data = base64::engine::general_purpose::STANDARD.encode(include_bytes!("../examples/seed-request.json"));
+        let records: Vec<serde_json::Value> = (1..=3)
+            .map(|seq| {
+                json!({
+                    "kinesis": { "partitionKey": "k", "sequenceNumber": seq.to_string(), "data": data,
+                                 "approximateArrivalTimestamp": 1.7e9, "kinesisSchemaVersion": "1.0" },
+                    "eventSource": "aws:kinesis", "eventID": format!("shardId-000000000000:{seq}"),
+                    "eventSourceARN": "arn:aws:kinesis:us-east-1:000000000000:stream/requests",
+                })
+            })
+            .collect();
+        let event: KinesisEvent = serde_json::from_value(json!({ "Records": records })).unwrap();
+        let passed = SystemTime::now() - Duration::from_secs(1);
+        let (response, metrics) = tokio::time::timeout(Duration::from_secs(20), handle(event, passed, &state))
+            .await
+            .expect("answered without waiting on Kinesis");
+        let resume: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_deref()).collect();
+        assert_eq!(resume, [Some("1")]);
+        assert_eq!((metrics.records, metrics.failed), (3, 3));
     }
 
     #[test]
