@@ -292,6 +292,26 @@ pub fn encode(mut output: Output) -> Outgoing {
     Outgoing { partition_key: uuid.clone(), data, error }
 }
 
+/// A writer to a loopback endpoint that takes connections and never
+/// answers (a stalled Kinesis), with a client that has no call or read
+/// timeout: for tests of what a deadline bounds.
+#[cfg(test)]
+pub(crate) fn writer_to_silent_endpoint() -> Writer {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let endpoint = format!("http://{}", listener.local_addr().expect("its address"));
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().map_while(Result::ok).collect();
+        drop(held);
+    });
+    let config = aws_sdk_kinesis::Config::builder()
+        .behavior_version(aws_sdk_kinesis::config::BehaviorVersion::latest())
+        .region(aws_sdk_kinesis::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_kinesis::config::Credentials::new("test", "test", None, None, "test"))
+        .endpoint_url(endpoint)
+        .build();
+    Writer::new(Client::from_conf(config), "predictions")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,19 +499,7 @@ mod tests {
     /// (this one has no call or read timeout).
     #[tokio::test]
     async fn a_call_that_is_not_answered_is_given_up_at_the_deadline() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        std::thread::spawn(move || {
-            let held: Vec<_> = listener.incoming().map_while(Result::ok).collect();
-            drop(held);
-        });
-        let config = aws_sdk_kinesis::Config::builder()
-            .behavior_version(aws_sdk_kinesis::config::BehaviorVersion::latest())
-            .region(aws_sdk_kinesis::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_kinesis::config::Credentials::new("test", "test", None, None, "test"))
-            .endpoint_url(endpoint)
-            .build();
-        let writer = Writer::new(Client::from_conf(config), "predictions");
+        let writer = writer_to_silent_endpoint();
         let records: Vec<Outgoing> = (0..3).map(|_| rec(100)).collect();
         let t0 = Instant::now();
         let deadline = t0 + Duration::from_millis(500);

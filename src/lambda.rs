@@ -186,21 +186,8 @@ mod tests {
     /// answers) while Lambda had already given up on the invocation.
     #[tokio::test]
     async fn a_passed_deadline_writes_nothing_and_resumes_at_the_first_record() {
-        use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
         use base64::Engine as _;
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        std::thread::spawn(move || {
-            let held: Vec<_> = listener.incoming().map_while(Result::ok).collect();
-            drop(held);
-        });
-        let config = aws_sdk_kinesis::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-            .endpoint_url(endpoint)
-            .build();
-        let writer = Writer::new(aws_sdk_kinesis::Client::from_conf(config), "predictions");
+        let writer = kinesis::writer_to_silent_endpoint();
         let state = State { engine: Engine::new(crate::solver::Backend::Simd), writer, function_name: "f".into() };
         let data = base64::engine::general_purpose::STANDARD.encode(include_bytes!("../examples/seed-request.json"));
         let records: Vec<serde_json::Value> = (1..=3)
