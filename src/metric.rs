@@ -6,6 +6,7 @@
 //! matrix, on-the-fly distances) is tested against [`Metric::dist`].
 
 use geographiclib_rs::{Geodesic, InverseGeodesic};
+use std::f64::consts::PI;
 use std::sync::OnceLock;
 
 /// Mean Earth radius (IUGG), the sphere of the haversine metric, in km.
@@ -196,18 +197,37 @@ fn unit_vector(lat: f64, lon: f64) -> [f64; 3] {
 }
 
 /// Great-circle distance, haversine formula, km.
+///
+/// Past a quarter turn (h > 1/2) asin is steep, and near the antipode it
+/// turned the rounding of h into 0.2 m: there the arc is a half turn less
+/// the arc to b's antipode, whose haversine is short and keeps its
+/// precision (as in [`chord_km`] and the SIMD kernel).
 pub fn haversine_km(a: [f64; 2], b: [f64; 2]) -> f64 {
     let (lat1, lat2) = (a[0].to_radians(), b[0].to_radians());
     let dlat = lat2 - lat1;
     let dlon = (b[1] - a[1]).to_radians();
-    let h = (dlat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (dlon / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin()
+    let cos_cos = lat1.cos() * lat2.cos();
+    let h = (dlat / 2.0).sin().powi(2) + cos_cos * (dlon / 2.0).sin().powi(2);
+    if h <= 0.5 {
+        2.0 * EARTH_RADIUS_KM * h.sqrt().asin()
+    } else {
+        // The antipode of b: latitude −lat2, longitude lon2 + 180°.
+        let to_antipode = ((lat1 + lat2) / 2.0).sin().powi(2) + cos_cos * (dlon / 2.0).cos().powi(2);
+        EARTH_RADIUS_KM * (PI - 2.0 * to_antipode.sqrt().min(1.0).asin())
+    }
 }
 
-/// Haversine from unit vectors: `2R·asin(|p−q|/2)`, no trigonometry per pair.
+/// Haversine from unit vectors, no trigonometry per pair: `2R·asin(|p−q|/2)`,
+/// or past a quarter turn, where that loses precision, `R·(π −
+/// 2·asin(|p+q|/2))`.
 pub fn chord_km(p: [f64; 3], q: [f64; 3]) -> f64 {
-    let c = ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2)).sqrt();
-    2.0 * EARTH_RADIUS_KM * (0.5 * c).min(1.0).asin()
+    let c2 = (p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2);
+    if c2 <= 2.0 {
+        2.0 * EARTH_RADIUS_KM * (0.5 * c2.sqrt()).asin()
+    } else {
+        let s = ((p[0] + q[0]).powi(2) + (p[1] + q[1]).powi(2) + (p[2] + q[2]).powi(2)).sqrt();
+        EARTH_RADIUS_KM * (PI - 2.0 * (0.5 * s).min(1.0).asin())
+    }
 }
 
 /// WGS-84 geodesic distance (Karney's algorithm), km.
@@ -246,15 +266,36 @@ pub fn legs_total(legs: &[f64]) -> f64 {
 mod tests {
     use super::*;
 
+    /// Both great-circle formulas against `R·atan2(|p×q|, p·q)`, which keeps
+    /// its precision at every angle, within a micrometre: on random pairs,
+    /// near pairs and near antipodes. Near antipodes the formulas once lost
+    /// 0.2 m, which Held–Karp (on `chord_km`) and the reported legs (on
+    /// `haversine_km`) did not lose alike: a tour 0.17 m longer was printed
+    /// `optimal`.
     #[test]
-    fn haversine_matches_chord_formula() {
+    fn great_circle_formulas_keep_their_precision_at_every_angle() {
+        let reference = |a: [f64; 2], b: [f64; 2]| {
+            let (p, q) = (Metric::Haversine.embed(a), Metric::Haversine.embed(b));
+            let cross = [p[1] * q[2] - p[2] * q[1], p[2] * q[0] - p[0] * q[2], p[0] * q[1] - p[1] * q[0]];
+            let sin = (cross[0].powi(2) + cross[1].powi(2) + cross[2].powi(2)).sqrt();
+            EARTH_RADIUS_KM * sin.atan2(p[0] * q[0] + p[1] * q[1] + p[2] * q[2])
+        };
         let mut rng = fastrand::Rng::with_seed(7);
-        for _ in 0..1000 {
-            let a = [rng.f64() * 180.0 - 90.0, rng.f64() * 360.0 - 180.0];
-            let b = [rng.f64() * 180.0 - 90.0, rng.f64() * 360.0 - 180.0];
-            let h = haversine_km(a, b);
-            let c = chord_km(Metric::Haversine.embed(a), Metric::Haversine.embed(b));
-            assert!((h - c).abs() <= 1e-6 * h.max(1.0), "{a:?} {b:?}: {h} vs {c}");
+        let wrap = |lon: f64| if lon > 180.0 { lon - 360.0 } else { lon };
+        for k in 0..30_000 {
+            let a = [rng.f64() * 178.0 - 89.0, rng.f64() * 360.0 - 180.0];
+            let nudge = 10f64.powf(-1.0 - 7.0 * rng.f64()) * if rng.bool() { 1.0 } else { -1.0 };
+            let b = match k % 3 {
+                0 => [rng.f64() * 180.0 - 90.0, rng.f64() * 360.0 - 180.0],
+                1 => [a[0] + nudge, a[1] - nudge],
+                _ => [-a[0] + nudge, wrap(a[1] + 180.0) + nudge],
+            };
+            let (h, c, r) =
+                (haversine_km(a, b), chord_km(Metric::Haversine.embed(a), Metric::Haversine.embed(b)), reference(a, b));
+            assert!(
+                (h - r).abs() <= 1e-9 && (c - r).abs() <= 1e-9,
+                "{a:?} {b:?}: haversine {h}, chord {c}, reference {r}"
+            );
         }
     }
 

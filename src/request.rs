@@ -270,10 +270,10 @@ pub fn parse_at(bytes: &[u8], at: Origin) -> Result<Request, Rejected> {
     validate(raw).map_err(|error| Rejected { id: id.filter(Id::echoable), error })
 }
 
-/// An out-of-range coordinate as written: `91`, `-180.5`, and `1e308`
-/// rather than its 309 digits.
+/// An out-of-range number as written: `91`, `-180.5`, and `1e308` or
+/// `-1e-300` rather than their hundreds of digits.
 fn shown(v: f64) -> String {
-    if v.abs() < 1e16 {
+    if v == 0.0 || (1e-6..1e16).contains(&v.abs()) {
         v.to_string()
     } else {
         format!("{v:e}")
@@ -637,6 +637,8 @@ mod tests {
         assert_eq!(m, "coordinates[0][1]: longitude -180.5 is outside [-180, 180]");
         let (m, _) = message(r#"{"coordinates": [[1e308, 0]]}"#);
         assert_eq!(m, "coordinates[0][0]: latitude 1e308 is outside [-90, 90]");
+        let (m, _) = message(r#"{"coordinates": [[0, 0]], "options": {"time_limit_ms": -1e-300}}"#);
+        assert_eq!(m, "options.time_limit_ms: -1e-300 is not a number of milliseconds in [0, 3600000]");
         // Planar data has no such range.
         assert!(parse(br#"{"coordinates": [[500, 900]], "options": {"metric": "euclidean"}}"#).is_ok());
     }

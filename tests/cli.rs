@@ -1301,6 +1301,18 @@ fn bench_tsplib_reads_tsplibs_solutions_format() {
     let o = run(&["bench", "tsplib", d, "--time-limit", "0.01"], None);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("instance sq is CEIL_2D:"), "{}", stderr(&o));
+    // An instance over `--max-n` is left out before its optimum is looked
+    // up: its metric not being listed is then no error.
+    let line: String = (1..=20).map(|i| format!("{i} {i} {}\n", i * i % 7)).collect();
+    let line = format!("DIMENSION: 20\nEDGE_WEIGHT_TYPE: CEIL_2D\nNODE_COORD_SECTION\n{line}EOF\n");
+    std::fs::write(dir.path().join("line.tsp"), line).unwrap();
+    std::fs::write(dir.path().join("solutions"), "burma14 : 3323\nline : 40 (EUC_2D)\n").unwrap();
+    let table = ok(&["bench", "tsplib", d, "--time-limit", "0.01", "--csv", "--max-n", "19"], None);
+    let names: Vec<&str> = table.lines().skip(1).map(|l| l.split(',').next().unwrap_or("")).collect();
+    assert_eq!(names, ["burma14"], "{table}");
+    let o = run(&["bench", "tsplib", d, "--time-limit", "0.01", "--max-n", "20"], None);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("instance line is CEIL_2D:"), "{}", stderr(&o));
 }
 
 /// `bench tsplib` names a listed instance it cannot read, and an `--only`

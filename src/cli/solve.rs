@@ -58,7 +58,8 @@ pub struct SolveArgs {
     #[arg(long)]
     seed: Option<u64>,
     /// Exact number of improvement rounds (kicks): with a seed, the same tour every run.
-    #[arg(long, value_name = "N")]
+    /// A request's `time_limit_ms` is then ignored.
+    #[arg(long, value_name = "N", conflicts_with = "time_limit")]
     iterations: Option<u64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]

@@ -168,6 +168,8 @@ pub struct Budget {
     /// Per-problem time limit when the problem has none of its own.
     pub time_limit: Option<Duration>,
     /// Exact number of ILS kicks: with a fixed seed the result is reproducible.
+    /// Time limits (the problem's and `time_limit`) are then ignored; the
+    /// deadline is not.
     pub kicks: Option<u64>,
     /// Seed for problems without their own ([`DEFAULT_SEED`] when neither).
     pub seed: Option<u64>,
@@ -672,8 +674,17 @@ struct Limits<'a> {
 }
 
 impl<'a> Limits<'a> {
+    /// Whether the search must end at `now`: past the deadline, or cancelled.
+    fn over(&self, now: Instant) -> bool {
+        self.deadline.is_some_and(|dl| now >= dl)
+            || self.budget.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+
     fn new(p: &Problem, budget: &'a Budget, t0: Instant, diversify: bool) -> Limits<'a> {
-        let given = p.time_limit.or(budget.time_limit);
+        // An exact number of kicks is reproducible only if no clock can cut
+        // it short: it wins over every time limit (not over a deadline, the
+        // Lambda invocation's).
+        let given = p.time_limit.or(budget.time_limit).filter(|_| budget.kicks.is_none());
         let n = p.points.len();
         let explicit = given.is_some() || budget.kicks.is_some();
         let stall_only = !explicit && n <= STALL_ONLY_MAX_N;
@@ -798,7 +809,7 @@ fn improve<D: Dist>(
     let mut search = local::Search::new(d, nb, start, pinned);
     let (t, from) = (Instant::now(), search.length);
     search.push_all();
-    search.optimize();
+    search.optimize_until(|| limits.over(Instant::now()));
     let ms = t.elapsed().as_secs_f64() * 1e3;
     tracing::debug!(from, to = search.length, ms, "local search from the start tour");
     let mut rng = fastrand::Rng::with_seed(limits.seed);
@@ -815,9 +826,7 @@ fn improve<D: Dist>(
         }
         if kicks % 16 == 0 {
             let now = Instant::now();
-            if limits.deadline.is_some_and(|dl| now >= dl)
-                || limits.budget.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
-            {
+            if limits.over(now) {
                 break;
             }
             if let Some(report) = &limits.budget.progress {

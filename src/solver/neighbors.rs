@@ -46,6 +46,71 @@ fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
+/// The quadrant (0 south-west, 1 south-east, 2 north-west, 3 north-east in
+/// `frame`) of the point at offset `v`; one on an axis is east or north of it.
+fn quadrant_of(v: [f64; 3], frame: [[f64; 3]; 2]) -> usize {
+    usize::from(dot(v, frame[0]) >= 0.0) + 2 * usize::from(dot(v, frame[1]) >= 0.0)
+}
+
+/// For each point of the plane, which quadrants around it ([`quadrant_of`])
+/// hold another point at all: one sort by x and two sweeps, keeping the two
+/// highest and the two lowest y so far (two, so a point never counts
+/// itself). Widening the search for a quadrant that holds nothing finds
+/// nothing, and on a line every node has such a quadrant: 100,000 points
+/// on a line took 3 to 38 s to list, where 1 s was asked (BENCHMARKS.md).
+fn occupied_quadrants(pts: &[[f64; 3]]) -> Vec<[bool; 4]> {
+    /// The two largest values inserted, with their points.
+    #[derive(Clone, Copy)]
+    struct Top2([(f64, u32); 2]);
+    impl Top2 {
+        fn insert(&mut self, v: f64, i: u32) {
+            if v > self.0[0].0 {
+                self.0 = [(v, i), self.0[0]];
+            } else if v > self.0[1].0 {
+                self.0[1] = (v, i);
+            }
+        }
+        /// Whether a point other than `i` reached `v` (passed it, if `strict`).
+        fn reaches(&self, v: f64, i: u32, strict: bool) -> bool {
+            let (best, _) = if self.0[0].1 == i { self.0[1] } else { self.0[0] };
+            best > v || (!strict && best == v)
+        }
+    }
+    let mut by_x: Vec<u32> = (0..pts.len() as u32).collect();
+    by_x.par_sort_unstable_by(|&a, &b| pts[a as usize][0].total_cmp(&pts[b as usize][0]));
+    let mut out = vec![[false; 4]; pts.len()];
+    let groups = || by_x.chunk_by(|&a, &b| pts[a as usize][0] == pts[b as usize][0]);
+    // West (x_j < x_i) sweeping up in x, each group answered before it is
+    // taken in; east (x_j ≥ x_i) sweeping down, taken in first.
+    for (east_west, groups) in
+        [(0, Box::new(groups()) as Box<dyn Iterator<Item = &[u32]>>), (1, Box::new(groups().rev()))]
+    {
+        let none = Top2([(f64::NEG_INFINITY, u32::MAX); 2]);
+        let (mut north, mut south) = (none, none);
+        for group in groups {
+            let take_in = |north: &mut Top2, south: &mut Top2| {
+                for &i in group {
+                    north.insert(pts[i as usize][1], i);
+                    south.insert(-pts[i as usize][1], i);
+                }
+            };
+            if east_west == 1 {
+                take_in(&mut north, &mut south);
+            }
+            for &i in group {
+                let y = pts[i as usize][1];
+                // South is y_j < y_i, north y_j ≥ y_i.
+                out[i as usize][east_west] = south.reaches(-y, i, true);
+                out[i as usize][east_west + 2] = north.reaches(y, i, false);
+            }
+            if east_west == 0 {
+                take_in(&mut north, &mut south);
+            }
+        }
+    }
+    out
+}
+
 /// Neighbour lists in compressed rows: `list[offs[i]..offs[i + 1]]`.
 pub struct Neighbors {
     offs: Vec<u32>,
@@ -113,38 +178,48 @@ impl Neighbors {
     /// cluster's edge all lie inside its own cluster; its quadrant neighbours
     /// are the candidate edges out of it.
     pub fn from_points(dist: &PointDist, k: usize, quadrant: usize) -> Neighbors {
+        let (nb, widest) = Neighbors::from_points_counted(dist, k, quadrant);
+        tracing::debug!(n = nb.offs.len() - 1, widest, "candidate lists from a k-d tree");
+        nb
+    }
+
+    /// [`Neighbors::from_points`], and how many nodes searched their widest
+    /// (the last of [`QUADRANT_SEARCH`]) for a quadrant neighbour.
+    fn from_points_counted(dist: &PointDist, k: usize, quadrant: usize) -> (Neighbors, usize) {
         let emb = dist.embedding();
         let n = emb.len();
         let k = k.min(n.saturating_sub(1));
         if k == 0 {
-            return Neighbors::from_rows(vec![Vec::new(); n]);
+            return (Neighbors::from_rows(vec![Vec::new(); n]), 0);
         }
         let tree: ImmutableKdTree<f64, 3> = ImmutableKdTree::new_from_slice(emb);
         let sphere = dist.metric().embedding() == Embedding::Sphere;
+        // On the sphere every quadrant may hold a point.
+        let occupied = if quadrant > 0 && !sphere { occupied_quadrants(emb) } else { Vec::new() };
         let nearest = |i: usize, m: usize| -> Vec<u32> {
             // One extra: the point itself is its own nearest.
             let want = NonZero::new((m + 1).min(n)).unwrap_or(NonZero::<usize>::MIN);
             let found = tree.nearest_n::<SquaredEuclidean>(&emb[i], want);
             found.into_iter().map(|nb| nb.item as u32).filter(|&j| j as usize != i).collect()
         };
-        let rows = (0..n)
+        let (rows, widest): (Vec<Vec<u32>>, Vec<bool>) = (0..n)
             .into_par_iter()
             .map(|i| {
                 let mut found = nearest(i, k);
                 let mut idx: Vec<u32> = found[..k.min(found.len())].to_vec();
+                let mut widest = false;
                 if quadrant > 0 {
                     let frame = tangent_frame(sphere, emb[i]);
-                    let quadrant_of = |j: u32| {
-                        let v = sub(emb[j as usize], emb[i]);
-                        usize::from(dot(v, frame[0]) >= 0.0) + 2 * usize::from(dot(v, frame[1]) >= 0.0)
-                    };
+                    let quadrant_of = |j: u32| quadrant_of(sub(emb[j as usize], emb[i]), frame);
                     for &m in std::iter::once(&k).chain(&QUADRANT_SEARCH) {
                         if m > k {
                             found = nearest(i, m);
+                            widest = m == QUADRANT_SEARCH[QUADRANT_SEARCH.len() - 1];
                         }
                         let mut count = [0usize; 4];
                         found.iter().for_each(|&j| count[quadrant_of(j)] += 1);
-                        if count.iter().all(|&c| c >= quadrant) || found.len() >= n - 1 {
+                        let done = |q: usize| count[q] >= quadrant || occupied.get(i).is_some_and(|o| !o[q]);
+                        if (0..4).all(done) || found.len() >= n - 1 {
                             break;
                         }
                     }
@@ -160,10 +235,10 @@ impl Neighbors {
                     }
                 }
                 idx.sort_by(|&a, &b| dist.d(i, a as usize).total_cmp(&dist.d(i, b as usize)).then(a.cmp(&b)));
-                idx
+                (idx, widest)
             })
-            .collect();
-        Neighbors::from_rows(rows)
+            .unzip();
+        (Neighbors::from_rows(rows), widest.iter().filter(|&&w| w).count())
     }
 
     /// Adds an extra node `n` (the dummy of an open path, at distance 0 from
@@ -287,12 +362,64 @@ mod tests {
                 for q in 0..4 {
                     let first = by_dist.iter().take(640).find(|&&j| {
                         let v = sub(d.embedding()[j as usize], d.embedding()[i as usize]);
-                        usize::from(dot(v, frame[0]) >= 0.0) + 2 * usize::from(dot(v, frame[1]) >= 0.0) == q
+                        quadrant_of(v, frame) == q
                     });
                     if let Some(j) = first {
                         assert!(list.contains(j), "{metric:?} node {i} quadrant {q}: {j} missing from {list:?}");
                     }
                 }
+            }
+        }
+    }
+
+    /// On points along a line of the plane, two quadrants of every node hold
+    /// nothing, and no node searches its widest for them: every node did.
+    #[test]
+    fn points_along_a_line_never_search_their_widest() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        let n = 2000;
+        let mut along = |f: &dyn Fn(f64) -> [f64; 2]| -> Vec<[f64; 2]> { (0..n).map(|_| f(rng.f64())).collect() };
+        // (points, the coordinate that varies)
+        let cases = [
+            (along(&|t| [t * 1e4, 7.0]), 0),
+            (along(&|t| [-3.0, t * 1e4]), 1),
+            (along(&|t| [t * 1e4, 2.0 * t * 1e4]), 0),
+        ];
+        let metric = Metric::Euclidean;
+        for (pts, axis) in cases {
+            let (nb, widest) = Neighbors::from_points_counted(&PointDist::new(metric, &pts), 10, 1);
+            assert_eq!(widest, 0, "{:?}", &pts[..2]);
+            // Each list: the 10 nearest, and the nearest on each side.
+            for (i, p) in pts.iter().enumerate() {
+                let list = nb.of(i as u32);
+                let t = |j: usize| pts[j][axis];
+                let side = |before: bool| {
+                    (0..n)
+                        .filter(|&j| if before { t(j) < p[axis] } else { t(j) > p[axis] })
+                        .min_by(|&a, &b| (t(a) - p[axis]).abs().total_cmp(&(t(b) - p[axis]).abs()))
+                };
+                assert!((10..=12).contains(&list.len()), "{metric:?} node {i}: {list:?}");
+                for j in [side(true), side(false)].into_iter().flatten() {
+                    assert!(list.contains(&(j as u32)), "{metric:?} node {i}: {j} missing from {list:?}");
+                }
+            }
+        }
+    }
+
+    /// The sweep against every pair, on a coarse grid: ties in x and in y,
+    /// and copies of a point (north-east of each other).
+    #[test]
+    fn occupied_quadrants_are_those_holding_another_point() {
+        let mut rng = fastrand::Rng::with_seed(6);
+        for n in [1, 2, 3, 10, 200] {
+            let pts: Vec<[f64; 3]> = (0..n).map(|_| [rng.u8(..5) as f64, rng.u8(..5) as f64, 0.0]).collect();
+            let occupied = occupied_quadrants(&pts);
+            for (i, p) in pts.iter().enumerate() {
+                let mut expect = [false; 4];
+                for (_, q) in pts.iter().enumerate().filter(|&(j, _)| j != i) {
+                    expect[quadrant_of(sub(*q, *p), [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])] = true;
+                }
+                assert_eq!(occupied[i], expect, "n {n}, point {i} {p:?}");
             }
         }
     }
