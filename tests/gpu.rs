@@ -17,6 +17,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 /// One device for the whole test binary.
 fn gpu() -> Option<Arc<Gpu>> {
@@ -420,6 +421,26 @@ fn engine_routes_each_problem_to_its_backend() {
     assert!(out[13].optimal, "6 points are solved exactly on the CPU");
 }
 
+/// A kick count wins over time limits on the GPU too: a batch whose requests
+/// and call carry a 1 ns limit gives the same tours as without.
+#[test]
+fn gpu_kick_counts_win_over_time_limits() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = fastrand::Rng::with_seed(19);
+    let problems: Vec<Problem> =
+        (0..8).map(|k| Problem::round_trip(city(&mut rng, 120 + k), Metric::Haversine)).collect();
+    let one_ns = Some(Duration::from_nanos(1));
+    let clocked: Vec<Problem> = problems.iter().map(|p| Problem { time_limit: one_ns, ..p.clone() }).collect();
+    let engine = Engine::with_gpu(Arc::clone(&gpu));
+    let budget = Budget { kicks: Some(200), seed: Some(5), ..Default::default() };
+    let free = engine.solve_batch(&problems, &budget);
+    let cut = engine.solve_batch(&clocked, &Budget { time_limit: one_ns, ..budget.clone() });
+    for (k, (a, b)) in free.iter().zip(&cut).enumerate() {
+        assert_eq!((a.backend, b.backend), (gpu.name(), gpu.name()));
+        assert_eq!(a.order, b.order, "problem {k}: a time limit cut the kicks");
+    }
+}
+
 /// A real GPU failure inside a batch: a device opened with a 1 KiB storage
 /// binding limit cannot bind the batch's buffers (a validation error), so
 /// the engine solves that batch on the CPU, exactly as a CPU engine does.
@@ -643,7 +664,7 @@ fn large_tour_descent_reaches_a_2opt_optimum() {
         let d = PointDist::new(metric, &points);
         let mut tour = start.clone();
         let done = gpu
-            .two_opt_descent(&d, metric, &points, &nb, &mut tour, Until { min_moves: 1, deadline: None })
+            .two_opt_descent(&d, metric, &points, &nb, &mut tour, Until { min_moves: 1, deadline: None, cancel: None })
             .expect("gpu descent");
         let mut sorted = tour.clone();
         sorted.sort_unstable();
@@ -656,6 +677,20 @@ fn large_tour_descent_reaches_a_2opt_optimum() {
         assert!(left.is_empty(), "{metric:?}: {} improving moves left, e.g. {:?}", left.len(), left[0]);
         eprintln!("{metric:?}: {done:?}, {:.2}% shorter", (1.0 - after / before) * 100.0);
     }
+}
+
+/// A descent cancelled (Ctrl-C) before it starts makes no pass.
+#[test]
+fn a_cancelled_large_descent_makes_no_pass() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = fastrand::Rng::with_seed(18);
+    let (points, nb, start) = large(plane(&mut rng, 3000), Metric::Euclidean);
+    let d = PointDist::new(Metric::Euclidean, &points);
+    let mut tour = start.clone();
+    let cancel = AtomicBool::new(true);
+    let until = Until { min_moves: 1, deadline: None, cancel: Some(&cancel) };
+    let done = gpu.two_opt_descent(&d, Metric::Euclidean, &points, &nb, &mut tour, until).expect("gpu descent");
+    assert_eq!((done.passes, &tour), (0, &start));
 }
 
 /// A round trip too large for the batch shader takes the GPU's 2-opt

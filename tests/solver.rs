@@ -190,7 +190,8 @@ fn small_instances_are_optimal_against_brute_force() {
 
 /// Near antipodes the exact solver's distances and the reported legs once
 /// disagreed by up to 0.3 m, and this tour, 0.17 m longer than another by its
-/// own legs, was printed `optimal` (found by an audit).
+/// own legs then (8 mm in exact arithmetic), was printed `optimal` (found by
+/// an audit). The two formulas now agree to about 1e-11 km.
 #[test]
 fn optimal_near_antipodes_is_optimal_by_the_reported_legs() {
     let pts = vec![

@@ -14,6 +14,7 @@ use crate::metric::Metric;
 use crate::solver::{neighbors::Neighbors, Dist};
 use bytemuck::{Pod, Zeroable};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The host applies a move only when its f64 gain exceeds this.
@@ -59,11 +60,13 @@ impl Kernels {
 
 /// When a descent stops (besides a pass with nothing to apply).
 #[derive(Clone, Copy, Debug)]
-pub struct Until {
+pub struct Until<'a> {
     /// A pass that applies fewer moves than this is the last: the tail of a
     /// descent, a few moves per pass, is cheaper for the CPU's local search.
     pub min_moves: usize,
     pub deadline: Option<Instant>,
+    /// Set (Ctrl-C) to stop before the next pass.
+    pub cancel: Option<&'a AtomicBool>,
 }
 
 /// What a descent did.
@@ -93,8 +96,8 @@ struct Uploaded {
 impl Gpu {
     /// 2-opt over `neighbors` from `tour` (a closed tour, a permutation of
     /// the points), pass after pass until a pass applies fewer than
-    /// `until.min_moves` moves (none left, with 1) or the deadline has passed
-    /// (checked before each pass).
+    /// `until.min_moves` moves (none left, with 1), or the deadline has passed
+    /// or the cancel flag is set (checked before each pass).
     /// `d` is the exact metric of `points`, which decides every move.
     /// On error `tour` holds the moves applied so far.
     pub fn two_opt_descent<D: Dist>(
@@ -108,7 +111,9 @@ impl Gpu {
     ) -> Result<Descent, GpuError> {
         let up = self.upload_large(metric, points, neighbors)?;
         let mut done = Descent::default();
-        while until.deadline.is_none_or(|t| Instant::now() < t) {
+        while until.deadline.is_none_or(|t| Instant::now() < t)
+            && !until.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+        {
             let proposals = self.propose(&up, tour, until.deadline)?;
             let t = Instant::now();
             let chosen = choose(d, tour, &proposals);

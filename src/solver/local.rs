@@ -152,13 +152,12 @@ impl<'a, D: Dist> Search<'a, D> {
         }
         let mut searched = 0usize;
         while let Some(a) = self.queue.pop_front() {
+            self.queued[a as usize] = false;
             if searched.is_multiple_of(256) && stop() {
-                self.queue.push_front(a);
                 self.drop_queue();
                 return;
             }
             searched += 1;
-            self.queued[a as usize] = false;
             if !self.in_round {
                 self.log.clear();
             }

@@ -178,6 +178,15 @@ pub struct Budget {
     pub cancel: Option<Arc<AtomicBool>>,
 }
 
+impl Budget {
+    /// `p`'s time limit: its own, else the call's; none under a kick count,
+    /// which is reproducible only if no clock can cut it short (a deadline,
+    /// the Lambda invocation's, still can).
+    fn time_limit_for(&self, p: &Problem) -> Option<Duration> {
+        p.time_limit.or(self.time_limit).filter(|_| self.kicks.is_none())
+    }
+}
+
 /// The answer to one problem.
 #[derive(Clone, Debug)]
 pub struct Solution {
@@ -417,7 +426,14 @@ impl Engine {
             Some(groups) => {
                 let found = self.search(&groups.reduce(q), budget, t0, unit, None);
                 let merged = groups.expand(q, &found.order);
-                let descent = Budget { kicks: Some(0), deadline: budget.deadline, ..Budget::default() };
+                // Within the search's time, and cancelled with it.
+                let end = budget.time_limit_for(q).and_then(|l| t0.checked_add(l));
+                let descent = Budget {
+                    kicks: Some(0),
+                    deadline: earliest(end, budget.deadline),
+                    cancel: budget.cancel.clone(),
+                    ..Budget::default()
+                };
                 let parted = self.search(q, &descent, t0, unit, Some(&merged));
                 Found { optimal: false, kicks: found.kicks, backend: found.backend, ..parted }
             }
@@ -538,7 +554,7 @@ fn solve_on_gpu(
             // or a kick count is run out; with neither, the search stops on
             // stagnation, after at most GPU_DEFAULT_ROUNDS (no default time:
             // the batch runs together, not one request after another).
-            let given = p.time_limit.or(budget.time_limit);
+            let given = budget.time_limit_for(p);
             let (rounds, stall) = match (budget.kicks, given) {
                 (Some(k), _) => (k.min(u32::MAX as u64) as u32, 0),
                 (None, Some(_)) => (u32::MAX, 0),
@@ -681,10 +697,7 @@ impl<'a> Limits<'a> {
     }
 
     fn new(p: &Problem, budget: &'a Budget, t0: Instant, diversify: bool) -> Limits<'a> {
-        // An exact number of kicks is reproducible only if no clock can cut
-        // it short: it wins over every time limit (not over a deadline, the
-        // Lambda invocation's).
-        let given = p.time_limit.or(budget.time_limit).filter(|_| budget.kicks.is_none());
+        let given = budget.time_limit_for(p);
         let n = p.points.len();
         let explicit = given.is_some() || budget.kicks.is_some();
         let stall_only = !explicit && n <= STALL_ONLY_MAX_N;
@@ -776,7 +789,11 @@ impl Heuristic<'_> {
 /// failure keeps the moves applied so far, is logged once, and the CPU's
 /// local search goes on from there. Returns whether the GPU made a pass.
 fn descend_on_gpu<D: Dist>(gpu: &Gpu, d: &D, p: &Problem, nb: &Neighbors, tour: &mut [u32], limits: &Limits) -> bool {
-    let until = Until { min_moves: (p.points.len() / GPU_TAIL).max(1), deadline: limits.deadline };
+    let until = Until {
+        min_moves: (p.points.len() / GPU_TAIL).max(1),
+        deadline: limits.deadline,
+        cancel: limits.budget.cancel.as_deref(),
+    };
     match gpu.two_opt_descent(d, p.metric, &p.points, nb, tour, until) {
         Ok(done) => {
             tracing::debug!(

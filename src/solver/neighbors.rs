@@ -53,14 +53,26 @@ fn quadrant_of(v: [f64; 3], frame: [[f64; 3]; 2]) -> usize {
 }
 
 /// For each point of the plane, which quadrants around it ([`quadrant_of`])
-/// hold another point at all: one sort by x and two sweeps, keeping the two
-/// highest and the two lowest y so far (two, so a point never counts
-/// itself). Widening the search for a quadrant that holds nothing finds
-/// nothing, and on a line every node has such a quadrant: 100,000 points
-/// on a line took 3 to 38 s to list, where 1 s was asked (BENCHMARKS.md).
+/// hold another point at all: one sort by x and two sweeps. Widening the
+/// search for a quadrant that holds nothing finds nothing, and on a line
+/// every node has such a quadrant (BENCHMARKS.md: 100,000 points on a line
+/// under a 1 s limit took up to 19 s).
 fn occupied_quadrants(pts: &[[f64; 3]]) -> Vec<[bool; 4]> {
-    /// The two largest values inserted, with their points.
-    #[derive(Clone, Copy)]
+    let mut by_x: Vec<u32> = (0..pts.len() as u32).collect();
+    by_x.par_sort_unstable_by(|&a, &b| pts[a as usize][0].total_cmp(&pts[b as usize][0]));
+    let groups = || by_x.chunk_by(|&a, &b| pts[a as usize][0] == pts[b as usize][0]);
+    let mut out = vec![[false; 4]; pts.len()];
+    sweep(pts, groups(), false, &mut out);
+    sweep(pts, groups().rev(), true, &mut out);
+    out
+}
+
+/// One sweep of [`occupied_quadrants`] over groups of equal x: west
+/// (x_j < x_i) going up in x, each group answered before it is taken in;
+/// or east (x_j ≥ x_i) going down, each group taken in first. It keeps the
+/// two highest and the two lowest y so far, so a point never counts itself.
+fn sweep<'a>(pts: &[[f64; 3]], groups: impl Iterator<Item = &'a [u32]>, east: bool, out: &mut [[bool; 4]]) {
+    /// The two largest values taken in, with their points.
     struct Top2([(f64, u32); 2]);
     impl Top2 {
         fn insert(&mut self, v: f64, i: u32) {
@@ -76,39 +88,33 @@ fn occupied_quadrants(pts: &[[f64; 3]]) -> Vec<[bool; 4]> {
             best > v || (!strict && best == v)
         }
     }
-    let mut by_x: Vec<u32> = (0..pts.len() as u32).collect();
-    by_x.par_sort_unstable_by(|&a, &b| pts[a as usize][0].total_cmp(&pts[b as usize][0]));
-    let mut out = vec![[false; 4]; pts.len()];
-    let groups = || by_x.chunk_by(|&a, &b| pts[a as usize][0] == pts[b as usize][0]);
-    // West (x_j < x_i) sweeping up in x, each group answered before it is
-    // taken in; east (x_j ≥ x_i) sweeping down, taken in first.
-    for (east_west, groups) in
-        [(0, Box::new(groups()) as Box<dyn Iterator<Item = &[u32]>>), (1, Box::new(groups().rev()))]
-    {
-        let none = Top2([(f64::NEG_INFINITY, u32::MAX); 2]);
-        let (mut north, mut south) = (none, none);
-        for group in groups {
-            let take_in = |north: &mut Top2, south: &mut Top2| {
-                for &i in group {
-                    north.insert(pts[i as usize][1], i);
-                    south.insert(-pts[i as usize][1], i);
-                }
-            };
-            if east_west == 1 {
-                take_in(&mut north, &mut south);
-            }
+    /// The highest y, and the highest −y (the lowest y).
+    struct Extremes(Top2, Top2);
+    impl Extremes {
+        fn take_in(&mut self, pts: &[[f64; 3]], group: &[u32]) {
             for &i in group {
-                let y = pts[i as usize][1];
-                // South is y_j < y_i, north y_j ≥ y_i.
-                out[i as usize][east_west] = south.reaches(-y, i, true);
-                out[i as usize][east_west + 2] = north.reaches(y, i, false);
-            }
-            if east_west == 0 {
-                take_in(&mut north, &mut south);
+                self.0.insert(pts[i as usize][1], i);
+                self.1.insert(-pts[i as usize][1], i);
             }
         }
     }
-    out
+    let none = [(f64::NEG_INFINITY, u32::MAX); 2];
+    let mut seen = Extremes(Top2(none), Top2(none));
+    let (south, north) = (usize::from(east), 2 + usize::from(east));
+    for group in groups {
+        if east {
+            seen.take_in(pts, group);
+        }
+        for &i in group {
+            // As in `quadrant_of`: south is y_j < y_i, north y_j ≥ y_i.
+            let y = pts[i as usize][1];
+            out[i as usize][south] = seen.1.reaches(-y, i, true);
+            out[i as usize][north] = seen.0.reaches(y, i, false);
+        }
+        if !east {
+            seen.take_in(pts, group);
+        }
+    }
 }
 
 /// Neighbour lists in compressed rows: `list[offs[i]..offs[i + 1]]`.
@@ -218,6 +224,9 @@ impl Neighbors {
                         }
                         let mut count = [0usize; 4];
                         found.iter().for_each(|&j| count[quadrant_of(j)] += 1);
+                        // A quadrant that holds some points, but fewer than
+                        // `quadrant`, still widens to the last: none does with
+                        // `QUADRANT_NEIGHBORS` = 1.
                         let done = |q: usize| count[q] >= quadrant || occupied.get(i).is_some_and(|o| !o[q]);
                         if (0..4).all(done) || found.len() >= n - 1 {
                             break;
