@@ -690,7 +690,8 @@ fn a_cancelled_large_descent_makes_no_pass() {
     let cancel = AtomicBool::new(true);
     let until = Until { min_moves: 1, deadline: None, cancel: Some(&cancel) };
     let done = gpu.two_opt_descent(&d, Metric::Euclidean, &points, &nb, &mut tour, until).expect("gpu descent");
-    assert_eq!((done.passes, &tour), (0, &start));
+    assert_eq!(done.passes, 0);
+    assert!(tour == start, "the tour changed");
 }
 
 /// A round trip too large for the batch shader takes the GPU's 2-opt
