@@ -8,10 +8,8 @@
 //! O(F log F) a round where walking to the nearest end by a scan was O(F²),
 //! which took most of the construction time at 10^6 points.
 
-use super::{neighbors::Neighbors, Dist};
-use kiddo::{ImmutableKdTree, SquaredEuclidean};
+use super::{kdtree::PointTree, neighbors::Neighbors, Dist};
 use rayon::prelude::*;
-use std::num::NonZero;
 
 const NONE: u32 = u32::MAX;
 /// Free ends each end is offered in a joining round. Two would guarantee
@@ -155,16 +153,15 @@ pub fn greedy_edge<D: Dist>(d: &D, nb: &Neighbors, emb: &[[f64; 3]], fixed: &[(u
 /// Each free end's nearest free ends, as candidate edges.
 fn end_pairs<D: Dist>(d: &D, emb: &[[f64; 3]], ends: &[u32]) -> Vec<Edge> {
     let pts: Vec<[f64; 3]> = ends.iter().map(|&e| emb[e as usize]).collect();
-    let tree: ImmutableKdTree<f64, 3> = ImmutableKdTree::new_from_slice(&pts);
-    let want = NonZero::new((JOIN_K + 1).min(ends.len())).unwrap_or(NonZero::<usize>::MIN);
+    let tree = PointTree::new(&pts);
     (0..ends.len())
         .into_par_iter()
         .with_min_len(PAR_MIN)
         .flat_map_iter(|k| {
             let i = ends[k];
-            tree.nearest_n::<SquaredEuclidean>(&pts[k], want)
+            tree.nearest(&pts[k], JOIN_K + 1)
                 .into_iter()
-                .map(move |nb| ends[nb.item as usize])
+                .map(move |nb| ends[nb as usize])
                 .filter(move |&j| j != i)
                 .map(move |j| edge(d, i, j))
         })

@@ -19,6 +19,7 @@
 mod coincident;
 pub mod construct;
 pub mod exact;
+mod kdtree;
 pub mod local;
 pub mod neighbors;
 pub mod reference;

@@ -1,16 +1,16 @@
 //! Candidate lists: each node's K nearest neighbours, nearest first.
 //!
 //! With a matrix the lists come from its rows (exact for the metric); without
-//! one from a k-d tree over the metric's 3-D embedding (unit vectors for
-//! spherical metrics, the plane otherwise), built once and queried in
-//! parallel, then ordered by the metric itself.
+//! one from a k-d tree over the metric's embedding (unit vectors for
+//! spherical metrics, the plane otherwise; [`PointTree`]), built once and
+//! queried in parallel, then ordered by the metric itself. Of equally near
+//! points a list keeps those [`PointTree::nearest`] puts first, whatever
+//! the tree's shape.
 
-use super::{Dist, PointDist};
+use super::{kdtree::PointTree, Dist, PointDist};
 use crate::matrix::DistMatrix;
 use crate::metric::Embedding;
-use kiddo::{ImmutableKdTree, SquaredEuclidean};
 use rayon::prelude::*;
-use std::num::NonZero;
 
 /// How far (in nearest points) the search for quadrant neighbours widens
 /// before it gives up on an empty quadrant.
@@ -198,15 +198,15 @@ impl Neighbors {
         if k == 0 {
             return (Neighbors::from_rows(vec![Vec::new(); n]), 0);
         }
-        let tree: ImmutableKdTree<f64, 3> = ImmutableKdTree::new_from_slice(emb);
+        let tree = PointTree::new(emb);
         let sphere = dist.metric().embedding() == Embedding::Sphere;
         // On the sphere every quadrant may hold a point.
         let occupied = if quadrant > 0 && !sphere { occupied_quadrants(emb) } else { Vec::new() };
         let nearest = |i: usize, m: usize| -> Vec<u32> {
             // One extra: the point itself is its own nearest.
-            let want = NonZero::new((m + 1).min(n)).unwrap_or(NonZero::<usize>::MIN);
-            let found = tree.nearest_n::<SquaredEuclidean>(&emb[i], want);
-            found.into_iter().map(|nb| nb.item as u32).filter(|&j| j as usize != i).collect()
+            let mut found = tree.nearest(&emb[i], m + 1);
+            found.retain(|&j| j as usize != i);
+            found
         };
         let (rows, widest): (Vec<Vec<u32>>, Vec<bool>) = (0..n)
             .into_par_iter()
