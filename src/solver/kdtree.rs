@@ -27,9 +27,10 @@ impl PointTree {
 
     /// The indices of the `m` points nearest `q` (all, if there are fewer),
     /// nearest first. Equally near points come in the order [`scatter`]
-    /// gives their indices, also where they straddle the cut at `m`: the
-    /// tree's own order would make a grid's lists lean to one side
-    /// (pla85900 at 30 s came out 0.04 points further from optimal).
+    /// gives their indices, also where they straddle the cut at `m` (unless
+    /// over [`TIES_MAX`] more are as near): the tree's own order would make
+    /// a grid's lists lean to one side (pla85900 at 30 s came out 0.04
+    /// points further from optimal).
     pub fn nearest(&self, q: &[f64; 3], m: usize) -> Vec<u32> {
         match self {
             PointTree::Flat(t) => nearest(t, &[q[0], q[1]], m),
@@ -38,13 +39,21 @@ impl PointTree {
     }
 }
 
+/// Equally near points fetched beyond the `m`-th at most. Where more are
+/// (points closer together than about 1e-154 of the span, whose squared
+/// distances underflow to 0), fetching them all made the lists quadratic:
+/// 20,000 such points ran for over 5 minutes under a 1 s limit.
+const TIES_MAX: usize = 64;
+
 fn nearest<const K: usize>(t: &ImmutableKdTree<f64, K>, q: &[f64; K], m: usize) -> Vec<u32> {
     let Some(last) = m.checked_sub(1) else { return Vec::new() };
     // One more than asked for shows whether equally near points straddle
-    // the cut; if they do, all of them are fetched and the cut made below.
+    // the cut; if they do, they are fetched (up to `TIES_MAX` more) and the
+    // cut made below.
     let mut found = t.nearest_n::<SquaredEuclidean>(q, NonZero::<usize>::MIN.saturating_add(m));
     if found.len() > m && found[m].distance == found[last].distance {
-        found = t.nearest_n_within::<SquaredEuclidean>(q, found[last].distance, NonZero::<usize>::MAX, false);
+        let most = NonZero::<usize>::MIN.saturating_add(last + TIES_MAX);
+        found = t.nearest_n_within::<SquaredEuclidean>(q, found[last].distance, most, false);
     }
     found
         .sort_unstable_by(|a, b| a.distance.total_cmp(&b.distance).then_with(|| scatter(a.item).cmp(&scatter(b.item))));
@@ -68,10 +77,14 @@ mod tests {
     #[test]
     fn nearest_equals_a_full_sort_with_ties_in_scatter_order() {
         let mut rng = fastrand::Rng::with_seed(8);
-        for (flat, n) in [(true, 1), (true, 2), (true, 300), (false, 300), (false, 2000), (true, 2000)] {
-            let pts: Vec<[f64; 3]> = (0..n)
-                .map(|_| [rng.i32(-6..6) as f64, rng.i32(-6..6) as f64, if flat { 3.0 } else { rng.i32(-2..2) as f64 }])
-                .collect();
+        // (flat, points, grid side): at most a few dozen equally near
+        // points, within `TIES_MAX`.
+        for (flat, n, side) in
+            [(true, 1, 6), (true, 2, 6), (true, 300, 6), (false, 300, 6), (false, 2000, 20), (true, 2000, 30)]
+        {
+            let z = |rng: &mut fastrand::Rng| if flat { 3.0 } else { rng.i32(-2..2) as f64 };
+            let pts: Vec<[f64; 3]> =
+                (0..n).map(|_| [rng.i32(-side..side) as f64, rng.i32(-side..side) as f64, z(&mut rng)]).collect();
             let tree = PointTree::new(&pts);
             assert_eq!(matches!(tree, PointTree::Flat(_)), flat);
             for q in pts.iter().take(40) {
@@ -87,5 +100,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Over `TIES_MAX` equally near points: still the `m` nearest, each
+    /// once, the nearest first.
+    #[test]
+    fn very_many_equally_near_points_give_m_of_them() {
+        let mut pts = vec![[1.0, 2.0, 0.0]; 3000];
+        pts.extend((1..=20).map(|i| [1.0 + f64::from(i), 2.0, 0.0]));
+        let tree = PointTree::new(&pts);
+        for m in [1, 11, 641] {
+            let got = tree.nearest(&[1.0, 2.0, 0.0], m);
+            let mut seen = got.clone();
+            seen.sort_unstable();
+            seen.dedup();
+            assert_eq!((got.len(), seen.len()), (m, m), "m {m}");
+            assert!(got.iter().all(|&j| j < 3000), "m {m}: {got:?}");
+        }
+        // Beyond the copies, the rest by distance.
+        let got = tree.nearest(&[1.0, 2.0, 0.0], 3005);
+        assert_eq!(got[3000..], [3000, 3001, 3002, 3003, 3004]);
     }
 }
