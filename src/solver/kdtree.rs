@@ -4,12 +4,14 @@ use kiddo::{ImmutableKdTree, SquaredEuclidean};
 use std::num::NonZero;
 
 /// A k-d tree over points `[x, y, z]`, built in two dimensions where every
-/// z is the same (the plane's embedding `[x, y, 0]`, or points on the
-/// equator). kiddo splits the coordinates in turn, and a constant one makes
-/// every third level split nothing, so that a query searches both sides of
-/// it: the candidate lists of 10^6 points on the plane took 2.4 times the
-/// CPU time (BENCHMARKS.md, "Time limits on degenerate and very large
-/// inputs").
+/// z is the same (the plane's embedding `[x, y, 0]`, or points on one
+/// parallel of latitude). kiddo splits the coordinates in turn, at a fixed
+/// depth, and a split of equal values cuts off a single point: on a
+/// constant z a third of the levels divide nothing, and the leaves a query
+/// scans hold about 30 times as many points at 10^6 (5 of 15 levels). 10^6
+/// points on the plane under a 1 s limit took 2.3 times the CPU time, 12.9
+/// s against 5.6 s (BENCHMARKS.md, "Time limits on degenerate and very
+/// large inputs").
 pub enum PointTree {
     Flat(ImmutableKdTree<f64, 2>),
     Full(ImmutableKdTree<f64, 3>),
@@ -28,9 +30,9 @@ impl PointTree {
     /// The indices of the `m` points nearest `q` (all, if there are fewer),
     /// nearest first. Equally near points come in the order [`scatter`]
     /// gives their indices, also where they straddle the cut at `m` (unless
-    /// over [`TIES_MAX`] more are as near): the tree's own order would make
-    /// a grid's lists lean to one side (pla85900 at 30 s came out 0.04
-    /// points further from optimal).
+    /// over [`TIES_MAX`] more are as near), so that the lists do not depend
+    /// on the tree's shape: its own order keeps the points on the side it
+    /// searches first, and a grid's lists lean that way.
     pub fn nearest(&self, q: &[f64; 3], m: usize) -> Vec<u32> {
         match self {
             PointTree::Flat(t) => nearest(t, &[q[0], q[1]], m),
@@ -40,9 +42,10 @@ impl PointTree {
 }
 
 /// Equally near points fetched beyond the `m`-th at most. Where more are
-/// (points closer together than about 1e-154 of the span, whose squared
-/// distances underflow to 0), fetching them all made the lists quadratic:
-/// 20,000 such points ran for over 5 minutes under a 1 s limit.
+/// (points closer together than about 1e-162, after the plane's scaling to
+/// a span of 1 to 2, whose squared distances underflow to 0), fetching them
+/// all made the lists quadratic: 20,000 such points ran for over 5 minutes
+/// under a 1 s limit.
 const TIES_MAX: usize = 64;
 
 fn nearest<const K: usize>(t: &ImmutableKdTree<f64, K>, q: &[f64; K], m: usize) -> Vec<u32> {
@@ -103,22 +106,27 @@ mod tests {
     }
 
     /// Over `TIES_MAX` equally near points: still the `m` nearest, each
-    /// once, the nearest first.
+    /// once, the nearer points first.
     #[test]
     fn very_many_equally_near_points_give_m_of_them() {
-        let mut pts = vec![[1.0, 2.0, 0.0]; 3000];
-        pts.extend((1..=20).map(|i| [1.0 + f64::from(i), 2.0, 0.0]));
+        // Five points 1 to 5 from the query, 3,000 copies of one 10 from it,
+        // then ten more beyond.
+        let q = [0.0, 0.0, 0.0];
+        let mut pts: Vec<[f64; 3]> = (1..=5).map(|i| [f64::from(i), 0.0, 0.0]).collect();
+        pts.extend(vec![[6.0, 8.0, 0.0]; 3000]);
+        pts.extend((11..=20).map(|i| [0.0, f64::from(i), 0.0]));
         let tree = PointTree::new(&pts);
-        for m in [1, 11, 641] {
-            let got = tree.nearest(&[1.0, 2.0, 0.0], m);
+        for m in [1, 5, 6, 11, 641, 3005] {
+            let got = tree.nearest(&q, m);
             let mut seen = got.clone();
             seen.sort_unstable();
             seen.dedup();
             assert_eq!((got.len(), seen.len()), (m, m), "m {m}");
-            assert!(got.iter().all(|&j| j < 3000), "m {m}: {got:?}");
+            assert_eq!(got[..m.min(5)], [0, 1, 2, 3, 4][..m.min(5)], "m {m}");
+            assert!(got[m.min(5)..].iter().all(|&j| (5..3005).contains(&j)), "m {m}: {got:?}");
         }
         // Beyond the copies, the rest by distance.
-        let got = tree.nearest(&[1.0, 2.0, 0.0], 3005);
-        assert_eq!(got[3000..], [3000, 3001, 3002, 3003, 3004]);
+        let got = tree.nearest(&q, 3010);
+        assert_eq!(got[3005..], [3005, 3006, 3007, 3008, 3009]);
     }
 }
