@@ -164,6 +164,52 @@ async fn throttled_put_records_are_resent_until_every_output_arrives() {
     assert_eq!(report.retried, 0);
 }
 
+/// Outputs still not written at the invocation's deadline: the handler
+/// answers before it, and Lambda resumes at the first unwritten record in
+/// batch order, here the eighth of 30. The proxy throttles the outputs of
+/// the requests with an `always-throttled` id at every call (the eighth
+/// and the twentieth); the others' random throttling is resent until they
+/// are in.
+#[tokio::test(flavor = "multi_thread")]
+async fn outputs_unwritten_at_the_deadline_resume_at_the_first_of_them() {
+    let Some((_, proxy_url)) = services() else { return };
+    let kinesis = client(None).await;
+    let (requests, predictions) = (unique("dl-req"), unique("dl-pred"));
+    let arn = create_stream(&kinesis, &requests).await;
+    create_stream(&kinesis, &predictions).await;
+    let blocked = [7, 19];
+    let data: Vec<Vec<u8>> = (0..30)
+        .map(|k| {
+            let id = if blocked.contains(&k) { format!("always-throttled-{k}") } else { format!("r{k}") };
+            let coords = [[41.0 + k as f64 * 0.01, -87.0], [40.0, -80.0], [35.0, -90.0], [33.0, -84.0]];
+            json!({"id": id, "coordinates": coords}).to_string().into_bytes()
+        })
+        .collect();
+    put_requests(&kinesis, &requests, &data).await;
+    let records = read_all(&kinesis, &requests).await;
+    assert_eq!(records.len(), 30);
+    let event: KinesisEvent = serde_json::from_value(lambda_event(&records, &arn)).unwrap();
+
+    let st = state(Writer::new(client(Some(&proxy_url)).await, &predictions));
+    let left = Duration::from_secs(4);
+    let t0 = std::time::Instant::now();
+    let (response, metrics) = handle(event, SystemTime::now() + left, &st).await;
+    let took = t0.elapsed();
+    let resume: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_deref()).collect();
+    assert_eq!(resume, [Some(records[7].sequence_number())]);
+    assert_eq!((metrics.records, metrics.failed), (30, 2));
+    assert!(metrics.retried > 0);
+    // Resending stops 100 ms before the deadline; the rest is the margin
+    // for a busy machine, not a speed target.
+    assert!(took < left + Duration::from_secs(1), "answered {took:?} after the call, the deadline was {left:?}");
+
+    let outputs = outputs_by_uuid(&kinesis, &predictions).await;
+    for (k, r) in records.iter().enumerate() {
+        let written = outputs.contains_key(&output_uuid(&arn, r.sequence_number()));
+        assert_eq!(written, !blocked.contains(&k), "record {k}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_prediction_stream_fails_the_batch_then_recovers() {
     let Some(_) = services() else { return };

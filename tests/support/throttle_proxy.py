@@ -5,7 +5,9 @@ fraction of each PutRecords call's entries is answered with
 ProvisionedThroughputExceededException (not forwarded), the rest are forwarded
 and the two answers merged in entry order. Every PutRecords call's entry count
 and payload bytes are appended to the log file, one JSON line each, so tests
-can check the 500-record / 5 MiB limits.
+can check the 500-record / 5 MiB limits. An entry whose data holds the bytes
+`always-throttled` (a test's marker in its request id, which the prediction
+repeats) is throttled at every call, so it is never written.
 
 With NO_ITERATOR_SHARD, GetShardIterator on that shard is answered without a
 ShardIterator, as Kinesis may answer it for a closed shard asked for a
@@ -117,7 +119,8 @@ class Proxy(BaseHTTPRequestHandler):
             with open(LOG, "a") as log:
                 size = sum(len(base64.b64decode(e["Data"])) + len(e["PartitionKey"]) for e in entries)
                 log.write(json.dumps({"records": len(entries), "bytes": size}) + "\n")
-            throttled = [rng.random() < FRACTION for _ in entries]
+            throttled = [b"always-throttled" in base64.b64decode(e["Data"]) or rng.random() < FRACTION
+                         for e in entries]
             keep = [e for e, t in zip(entries, throttled) if not t]
             results = []
             if keep:
