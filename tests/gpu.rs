@@ -112,7 +112,7 @@ struct Case {
 
 fn case(points: Vec<[f64; 2]>, metric: Metric, tour: Vec<u32>) -> Case {
     let d = PointDist::new(metric, &points);
-    let neighbors = Neighbors::from_points(&d, NEIGHBORS, 0);
+    let neighbors = Neighbors::from_points(&d, NEIGHBORS, 0, None);
     Case { points, neighbors, tour }
 }
 
@@ -159,7 +159,7 @@ fn best_2opt_move_equals_cpu_full_scan() {
         // A tour that is already 2-opt optimal has no move.
         let pts = plane(&mut rng, 40);
         let d = PointDist::new(metric, &pts);
-        let nb = Neighbors::from_points(&d, NEIGHBORS, 0);
+        let nb = Neighbors::from_points(&d, NEIGHBORS, 0, None);
         let mut tour = construct::greedy_edge(&d, &nb, d.embedding(), &[]);
         while let Some((i, j, _)) = reference::best_2opt_move(&d, &tour) {
             tour[i + 1..=j].reverse();
@@ -459,7 +459,7 @@ fn a_failing_gpu_batch_is_solved_on_the_cpu() {
     assert!(roomy.iter().all(|s| s.backend.starts_with("gpu")));
     // ...the cramped one fails it, and the CPU answers every problem.
     let points = city(&mut rng, 100); // 1.6 KB of points alone
-    let neighbors = Neighbors::from_points(&PointDist::new(Metric::Haversine, &points), NEIGHBORS, 0);
+    let neighbors = Neighbors::from_points(&PointDist::new(Metric::Haversine, &points), NEIGHBORS, 0, None);
     let one = SmallInstance {
         points: &points,
         neighbors: &neighbors,
@@ -593,7 +593,7 @@ fn shared_probe_finds_the_same_adapter() {
 /// as the engine builds them off the matrix path, and the greedy tour.
 fn large(points: Vec<[f64; 2]>, metric: Metric) -> (Vec<[f64; 2]>, Neighbors, Vec<u32>) {
     let d = PointDist::new(metric, &points);
-    let nb = Neighbors::from_points(&d, NEIGHBORS, QUADRANT_NEIGHBORS);
+    let nb = Neighbors::from_points(&d, NEIGHBORS, QUADRANT_NEIGHBORS, None);
     let tour = construct::greedy_edge(&d, &nb, d.embedding(), &[]);
     (points, nb, tour)
 }

@@ -194,7 +194,7 @@ mod tests {
         for n in [4, 5, 13, 100, 3000] {
             let pts: Vec<[f64; 2]> = (0..n).map(|_| [rng.f64() * 1000.0, rng.f64() * 1000.0]).collect();
             let d = PointDist::new(Metric::Euclidean, &pts);
-            let nb = Neighbors::from_points(&d, 10, 0);
+            let nb = Neighbors::from_points(&d, 10, 0, None);
             let mut tour = greedy_edge(&d, &nb, d.embedding(), &[(0, (n - 1) as u32)]);
             let pos = |c: u32| tour.iter().position(|&x| x == c).expect("in tour");
             let (a, b) = (pos(0), pos((n - 1) as u32));

@@ -484,7 +484,11 @@ impl Engine {
             };
             search.run(&m, Neighbors::from_matrix(&m, NEIGHBORS))
         } else {
-            search.run(&d, Neighbors::from_points(&d, NEIGHBORS, QUADRANT_NEIGHBORS))
+            // Half the time left may go to widening the lists' search for
+            // quadrant neighbours; the rest is the search's.
+            let now = Instant::now();
+            let widen_until = limits.deadline.map(|dl| now + dl.saturating_duration_since(now) / 2);
+            search.run(&d, Neighbors::from_points(&d, NEIGHBORS, QUADRANT_NEIGHBORS, widen_until))
         };
         let backend = if on_gpu { gpu.map_or(self.cpu.name(), Gpu::name) } else { self.cpu.name() };
         Found { order, optimal: false, kicks, backend }
@@ -541,7 +545,7 @@ fn solve_on_gpu(
         .map(|k| {
             let p = &problems[idx[k]];
             let d = PointDist::new(p.metric, points(k));
-            let nb = Neighbors::from_points(&d, NEIGHBORS, 0);
+            let nb = Neighbors::from_points(&d, NEIGHBORS, 0, None);
             let tour = construct::greedy_edge(&d, &nb, d.embedding(), &[]);
             (nb, tour)
         })

@@ -11,6 +11,7 @@ use super::{kdtree::PointTree, Dist, PointDist};
 use crate::matrix::DistMatrix;
 use crate::metric::Embedding;
 use rayon::prelude::*;
+use std::time::Instant;
 
 /// How far (in nearest points) the search for quadrant neighbours widens
 /// before it gives up on an empty quadrant.
@@ -117,6 +118,15 @@ fn sweep<'a>(pts: &[[f64; 3]], groups: impl Iterator<Item = &'a [u32]>, east: bo
     }
 }
 
+/// How many nodes of [`Neighbors::from_points`] searched their widest (the
+/// last of [`QUADRANT_SEARCH`]) for a quadrant neighbour, and how many would
+/// have widened their search when its time had passed.
+#[derive(Debug, Default, PartialEq)]
+struct Widened {
+    widest: usize,
+    cut: usize,
+}
+
 /// Neighbour lists in compressed rows: `list[offs[i]..offs[i + 1]]`.
 pub struct Neighbors {
     offs: Vec<u32>,
@@ -183,20 +193,32 @@ impl Neighbors {
     /// among the K. On clustered points the K nearest of a node at a
     /// cluster's edge all lie inside its own cluster; its quadrant neighbours
     /// are the candidate edges out of it.
-    pub fn from_points(dist: &PointDist, k: usize, quadrant: usize) -> Neighbors {
-        let (nb, widest) = Neighbors::from_points_counted(dist, k, quadrant);
-        tracing::debug!(n = nb.offs.len() - 1, widest, "candidate lists from a k-d tree");
+    ///
+    /// A node that would widen its search at or after `widen_until` does
+    /// not: its list is its K nearest. On curves where one quadrant of every
+    /// node holds only far points (a circle's inside, the south of points on
+    /// the equator) every node searched its 640 nearest and found nothing
+    /// there, and 100,000 such points took 2.5 to 3 s under a 1 s limit
+    /// (BENCHMARKS.md). Elsewhere few nodes widen: the lists are done long
+    /// before a limit that leaves the search any time.
+    pub fn from_points(dist: &PointDist, k: usize, quadrant: usize, widen_until: Option<Instant>) -> Neighbors {
+        let (nb, Widened { widest, cut }) = Neighbors::from_points_counted(dist, k, quadrant, widen_until);
+        tracing::debug!(n = nb.offs.len() - 1, widest, cut, "candidate lists from a k-d tree");
         nb
     }
 
-    /// [`Neighbors::from_points`], and how many nodes searched their widest
-    /// (the last of [`QUADRANT_SEARCH`]) for a quadrant neighbour.
-    fn from_points_counted(dist: &PointDist, k: usize, quadrant: usize) -> (Neighbors, usize) {
+    /// [`Neighbors::from_points`], and how many nodes widened how far.
+    fn from_points_counted(
+        dist: &PointDist,
+        k: usize,
+        quadrant: usize,
+        widen_until: Option<Instant>,
+    ) -> (Neighbors, Widened) {
         let emb = dist.embedding();
         let n = emb.len();
         let k = k.min(n.saturating_sub(1));
         if k == 0 {
-            return (Neighbors::from_rows(vec![Vec::new(); n]), 0);
+            return (Neighbors::from_rows(vec![Vec::new(); n]), Widened::default());
         }
         let tree = PointTree::new(emb);
         let sphere = dist.metric().embedding() == Embedding::Sphere;
@@ -208,17 +230,23 @@ impl Neighbors {
             found.retain(|&j| j as usize != i);
             found
         };
-        let (rows, widest): (Vec<Vec<u32>>, Vec<bool>) = (0..n)
+        // Per node: (its list, whether it searched its widest, whether the
+        // time to widen had passed when it would have).
+        let rows: Vec<(Vec<u32>, bool, bool)> = (0..n)
             .into_par_iter()
             .map(|i| {
                 let mut found = nearest(i, k);
                 let mut idx: Vec<u32> = found[..k.min(found.len())].to_vec();
-                let mut widest = false;
+                let (mut widest, mut cut) = (false, false);
                 if quadrant > 0 {
                     let frame = tangent_frame(sphere, emb[i]);
                     let quadrant_of = |j: u32| quadrant_of(sub(emb[j as usize], emb[i]), frame);
                     for &m in std::iter::once(&k).chain(&QUADRANT_SEARCH) {
                         if m > k {
+                            if widen_until.is_some_and(|t| Instant::now() >= t) {
+                                cut = true;
+                                break;
+                            }
                             found = nearest(i, m);
                             widest = m == QUADRANT_SEARCH[QUADRANT_SEARCH.len() - 1];
                         }
@@ -244,10 +272,12 @@ impl Neighbors {
                     }
                 }
                 idx.sort_by(|&a, &b| dist.d(i, a as usize).total_cmp(&dist.d(i, b as usize)).then(a.cmp(&b)));
-                (idx, widest)
+                (idx, widest, cut)
             })
-            .unzip();
-        (Neighbors::from_rows(rows), widest.iter().filter(|&&w| w).count())
+            .collect();
+        let count = |f: fn(&(Vec<u32>, bool, bool)) -> bool| rows.iter().filter(|r| f(r)).count();
+        let widened = Widened { widest: count(|r| r.1), cut: count(|r| r.2) };
+        (Neighbors::from_rows(rows.into_iter().map(|r| r.0).collect()), widened)
     }
 
     /// Adds an extra node `n` (the dummy of an open path, at distance 0 from
@@ -334,7 +364,7 @@ mod tests {
             let pts: Vec<[f64; 2]> = (0..300).map(|_| [rng.f64() * 60.0 - 30.0, rng.f64() * 60.0]).collect();
             let m = DistMatrix::scalar(metric, &pts);
             let a = Neighbors::from_matrix(&m, 8);
-            let b = Neighbors::from_points(&PointDist::new(metric, &pts), 8, 0);
+            let b = Neighbors::from_points(&PointDist::new(metric, &pts), 8, 0, None);
             for i in 0..300 {
                 assert_eq!(a.of(i), b.of(i), "node {i}");
             }
@@ -350,8 +380,8 @@ mod tests {
         pts.extend((0..300).map(|_| [rng.f64() * 10.0, 60.0 + rng.f64() * 10.0]));
         for metric in [Metric::Euclidean, Metric::Haversine] {
             let d = PointDist::new(metric, &pts);
-            let nb = Neighbors::from_points(&d, 10, 1);
-            let plain = Neighbors::from_points(&d, 10, 0);
+            let nb = Neighbors::from_points(&d, 10, 1, None);
+            let plain = Neighbors::from_points(&d, 10, 0, None);
             let across = |lists: &Neighbors| {
                 (0..600u32).filter(|&i| lists.of(i).iter().any(|&j| (i < 300) != (j < 300))).count()
             };
@@ -396,8 +426,8 @@ mod tests {
         ];
         let metric = Metric::Euclidean;
         for (pts, axis) in cases {
-            let (nb, widest) = Neighbors::from_points_counted(&PointDist::new(metric, &pts), 10, 1);
-            assert_eq!(widest, 0, "{:?}", &pts[..2]);
+            let (nb, widened) = Neighbors::from_points_counted(&PointDist::new(metric, &pts), 10, 1, None);
+            assert_eq!(widened, Widened::default(), "{:?}", &pts[..2]);
             // Each list: the 10 nearest, and the nearest on each side.
             for (i, p) in pts.iter().enumerate() {
                 let list = nb.of(i as u32);
@@ -413,6 +443,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// On a circle the inside quadrant of most nodes holds only points
+    /// across it, which most nodes search their widest for. Once the time to
+    /// widen has passed, none does, and each list is its K nearest; a time
+    /// that has not come changes nothing.
+    #[test]
+    fn no_node_widens_its_search_once_its_time_has_passed() {
+        let n = 2000;
+        let pts: Vec<[f64; 2]> = (0..n).map(|i| (i as f64 * 0.7).sin_cos()).map(|(s, c)| [1e4 * c, 1e4 * s]).collect();
+        let d = PointDist::new(Metric::Euclidean, &pts);
+        let (free, widened) = Neighbors::from_points_counted(&d, 10, 1, None);
+        assert!(widened.widest > n / 2 && widened.cut == 0, "{widened:?}");
+        let later = Instant::now() + std::time::Duration::from_secs(3600);
+        let (same, widened_same) = Neighbors::from_points_counted(&d, 10, 1, Some(later));
+        assert_eq!(widened_same, widened);
+        let (cut, widened_cut) = Neighbors::from_points_counted(&d, 10, 1, Some(Instant::now()));
+        assert!(widened_cut.widest == 0 && widened_cut.cut > n / 2, "{widened_cut:?}");
+        let plain = Neighbors::from_points(&d, 10, 0, None);
+        for i in 0..n as u32 {
+            assert_eq!(same.of(i), free.of(i), "node {i}");
+            assert_eq!(cut.of(i), plain.of(i), "node {i}");
+        }
+        assert!((0..n as u32).any(|i| free.of(i) != plain.of(i)), "quadrant neighbours were added");
     }
 
     /// The sweep against every pair, on a coarse grid: ties in x and in y,
