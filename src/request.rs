@@ -38,7 +38,12 @@ impl Id {
     fn check(&self) -> Result<(), String> {
         let text = self.json();
         if text.starts_with('"') {
-            let s = serde_json::from_str::<String>(text).map_err(|e| format!("not a valid string: {e}"))?;
+            // The error's line and column count from the id, not the file.
+            let s = serde_json::from_str::<String>(text).map_err(|e| {
+                let m = e.to_string();
+                let reason = m.strip_suffix(&format!(" at line {} column {}", e.line(), e.column())).unwrap_or(&m);
+                format!("not a valid string: {reason}")
+            })?;
             if s.len() > MAX_ID_BYTES {
                 return Err(format!("longer than {MAX_ID_BYTES} bytes"));
             }
@@ -249,6 +254,17 @@ pub fn parse_at(bytes: &[u8], at: Origin) -> Result<Request, Rejected> {
             match inner.classify() {
                 serde_json::error::Category::Data => RequestError::invalid(field, located(&inner)),
                 _ => match grammar(bytes) {
+                    // The non-JSON numbers Python's json.dumps writes, where
+                    // the request breaks: named as a wrong value is.
+                    Err(broken) if (broken.line(), broken.column()) == (inner.line(), inner.column()) => {
+                        match non_json_number_at(bytes, &broken) {
+                            Some(literal) => RequestError::invalid(
+                                field,
+                                format!("{literal} is not a number JSON allows {}", position(bytes, &broken, at)),
+                            ),
+                            None => RequestError::InvalidJson(located(&broken)),
+                        }
+                    }
                     Err(broken) => RequestError::InvalidJson(located(&broken)),
                     // JSON's grammar allows these; f64 and Rust's strings do
                     // not. The field is named, as for a wrong type.
@@ -264,7 +280,11 @@ pub fn parse_at(bytes: &[u8], at: Origin) -> Result<Request, Rejected> {
             }
         })
         .and_then(|raw| de.end().map(|_| raw).map_err(|e| RequestError::InvalidJson(located(&e))))
-        .map_err(|error| Rejected { id: id_of(bytes), error })?;
+        .map_err(|error| {
+            // A NaN or Infinity elsewhere in the record hides its id from serde.
+            let id = id_of(bytes).or_else(|| mend_non_json_numbers(bytes).and_then(|m| id_of(&m)));
+            Rejected { id, error }
+        })?;
     // Checked again only for a rejection (`validate` checks it first).
     let id = raw.id.clone();
     validate(raw).map_err(|error| Rejected { id: id.filter(Id::echoable), error })
@@ -320,21 +340,80 @@ fn located(bytes: &[u8], e: &serde_json::Error, at: Origin) -> String {
         return text;
     }
     let reason = text.strip_suffix(&format!(" at line {} column {}", e.line(), e.column())).unwrap_or(&text);
-    let reason = clipped(reason.to_string(), REASON_MAX / 2);
-    // serde_json counts columns in bytes from the line's start, one-based
-    // (0 at a line's start, before its first byte).
-    let line_start = if e.line() == 1 {
-        0
-    } else {
-        bytes.iter().enumerate().filter(|&(_, &b)| b == b'\n').nth(e.line() - 2).map_or(bytes.len(), |(i, _)| i + 1)
-    };
-    let byte = at.byte + line_start + e.column().saturating_sub(1);
+    format!("{} {}", clipped(reason.to_string(), REASON_MAX / 2), position(bytes, e, at))
+}
+
+/// "at line L column C (byte offset B)": where `e` happened in `bytes`,
+/// in the file that `bytes` starts in at `at`.
+fn position(bytes: &[u8], e: &serde_json::Error, at: Origin) -> String {
+    let byte = at.byte + byte_of(bytes, e);
     let (line, column) = if e.line() == 1 {
         (at.line, (at.column + e.column()).saturating_sub(1))
     } else {
         (at.line + e.line() - 1, e.column())
     };
-    format!("{reason} at line {line} column {column} (byte offset {byte})")
+    format!("at line {line} column {column} (byte offset {byte})")
+}
+
+/// The offset in `bytes` of the byte `e` points at. serde_json counts
+/// columns in bytes from the line's start, one-based (0 at a line's start,
+/// before its first byte).
+fn byte_of(bytes: &[u8], e: &serde_json::Error) -> usize {
+    let line_start = if e.line() <= 1 {
+        0
+    } else {
+        bytes.iter().enumerate().filter(|&(_, &b)| b == b'\n').nth(e.line() - 2).map_or(bytes.len(), |(i, _)| i + 1)
+    };
+    line_start + e.column().saturating_sub(1)
+}
+
+/// Numbers JSON has no spelling for, as Python's `json.dumps` writes them
+/// (its default, `allow_nan=True`) and JavaScript prints them.
+const NON_JSON_NUMBERS: [&str; 3] = ["-Infinity", "Infinity", "NaN"];
+
+/// The non-JSON number where `e` says `bytes` break: serde_json stops at
+/// its first letter, after the sign of `-Infinity`.
+fn non_json_number_at(bytes: &[u8], e: &serde_json::Error) -> Option<&'static str> {
+    let at = byte_of(bytes, e);
+    NON_JSON_NUMBERS.into_iter().find(|lit| {
+        let start = if lit.starts_with('-') { at.checked_sub(1) } else { Some(at) };
+        start.is_some_and(|s| literal_at(bytes, s, lit))
+    })
+}
+
+/// Whether `lit` stands alone at `bytes[i..]`, not inside a longer word.
+fn literal_at(bytes: &[u8], i: usize, lit: &str) -> bool {
+    let word = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    bytes[i..].starts_with(lit.as_bytes())
+        && !word(bytes.get(i + lit.len()))
+        && !word(i.checked_sub(1).and_then(|j| bytes.get(j)))
+}
+
+/// A copy of `bytes` with every `NaN`, `Infinity` and `-Infinity` outside
+/// strings written as `[]` and spaces, so every byte keeps its offset (and
+/// no id is read from one: an array is not an id); `None` when there is
+/// none. For finding a broken record's id, and the items of an array with
+/// such a number in one of them, whose other items must still be answered.
+pub fn mend_non_json_numbers(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut mended: Option<Vec<u8>> = None;
+    let (mut i, mut in_string) = (0, false);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if in_string => i += 1,
+            b'"' => in_string = !in_string,
+            _ if !in_string => {
+                if let Some(lit) = NON_JSON_NUMBERS.into_iter().find(|lit| literal_at(bytes, i, lit)) {
+                    let m = mended.get_or_insert_with(|| bytes.to_vec());
+                    m[i..i + 2].copy_from_slice(b"[]");
+                    m[i + 2..i + lit.len()].fill(b' ');
+                    i += lit.len() - 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    mended
 }
 
 /// Drops a UTF-8 byte-order mark, as some Windows editors write.
@@ -601,6 +680,34 @@ mod tests {
             assert_eq!(code, "invalid_request", "{name}: {m}");
             assert!(m.starts_with("locations[0]: "), "{name}: {m}");
         }
+        // NaN and Infinity as Python's json.dumps writes them: not JSON, but
+        // the field is named, and so is where it is; the id is still read.
+        for (record, field, literal, column) in [
+            (r#"{"id": 7, "coordinates": [[NaN, 2], [3, 4]]}"#, "coordinates[0][0]", "NaN", 28),
+            (r#"{"coordinates": [[1, 2], [3, -Infinity]], "id": 7}"#, "coordinates[1][1]", "-Infinity", 31),
+            (r#"{"id": 7, "coordinates": [[1, 2]], "options": {"seed": Infinity}}"#, "options.seed", "Infinity", 56),
+            (r#"{"id": NaN, "coordinates": [[1, 2]]}"#, "id", "NaN", 8),
+        ] {
+            let r = parse(record.as_bytes()).unwrap_err();
+            let expect = format!(
+                "{field}: {literal} is not a number JSON allows at line 1 column {column} (byte offset {})",
+                column - 1
+            );
+            assert_eq!((r.error.code(), r.error.to_string()), ("invalid_request", expect), "{record}");
+            assert_eq!(r.id.as_ref().map(Id::json), (field != "id").then_some("7"), "{record}");
+        }
+        // Where the JSON breaks before them, it is still invalid JSON; in a
+        // string or inside a word they are not those numbers.
+        for (record, code) in [
+            (r#"{"id": 7, "coordinates": [[1, 2]], [NaN]}"#, "invalid_json"),
+            (r#"{"id": 7, "coordinates": [[1, NaNa]]}"#, "invalid_json"),
+            (r#"{"id": 7, "coordinates": [[1, xNaN]]}"#, "invalid_json"),
+        ] {
+            assert_eq!(parse(record.as_bytes()).unwrap_err().error.code(), code, "{record}");
+        }
+        let r = parse(br#"{"locations": ["NaN", "\" Infinity"], "coordinates": [[1, 2], [3, 4]]}"#).unwrap();
+        assert_eq!(r.names.unwrap(), ["NaN", "\" Infinity"]);
+
         // A record that is JSON but not an object, even one no tree holds.
         for (record, kind) in
             [("42", "a number"), ("1e400", "a number"), ("[1e400]", "an array"), (r#""\ud800""#, "a string")]
@@ -782,6 +889,8 @@ mod tests {
         ] {
             let r = parse(format!(r#"{{"id": {id}, "coordinates": [[0, 0]]}}"#).as_bytes()).unwrap_err();
             assert!(r.error.to_string().starts_with(&format!("id: {reason}")), "{id}: {}", r.error);
+            // No line and column: serde_json's would count from the id.
+            assert!(!r.error.to_string().contains(" at line "), "{id}: {}", r.error);
             assert_eq!(r.id, None, "{id} is not echoed");
         }
         // 256 bytes unescaped (128 two-byte characters written as escapes),
@@ -790,6 +899,19 @@ mod tests {
         assert!(parse(id(MAX_ID_BYTES / 2).as_bytes()).is_ok());
         let r = parse(id(MAX_ID_BYTES / 2 + 1).as_bytes()).unwrap_err();
         assert_eq!((r.error.to_string().as_str(), r.id), ("id: longer than 256 bytes", None));
+    }
+
+    /// Only the literals outside strings are mended, each to as many bytes.
+    #[test]
+    fn non_json_numbers_are_mended_in_place() {
+        let text = br#"[NaN,-Infinity, {"a\"NaN": "Infinity", "b": Infinity}, NaNa, 1]"#;
+        let mended = mend_non_json_numbers(text).expect("some to mend");
+        assert_eq!(mended.len(), text.len());
+        assert_eq!(
+            String::from_utf8(mended).unwrap(),
+            r#"[[] ,[]       , {"a\"NaN": "Infinity", "b": []      }, NaNa, 1]"#
+        );
+        assert_eq!(mend_non_json_numbers(br#"{"NaN": ["Infinity"], "x": 1}"#), None);
     }
 
     #[test]

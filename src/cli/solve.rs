@@ -275,16 +275,27 @@ fn solve_document(
 /// stray byte in one request's name would fail the whole file: the split
 /// reads a copy with each such byte as `?` (the offsets unchanged), and the
 /// items are cut from `bytes`, so that request alone is refused, naming its
-/// field.
+/// field. So is a request with a `NaN` or `Infinity` in it, as Python's
+/// `json.dumps` writes them (`request::mend_non_json_numbers`).
 fn array_items(bytes: &[u8]) -> serde_json::Result<Vec<(usize, &[u8])>> {
-    let mended: Vec<u8>;
+    let utf8: Vec<u8>;
     let text = if std::str::from_utf8(bytes).is_ok() {
         bytes
     } else {
-        mended = bytes.utf8_chunks().flat_map(|c| c.valid().bytes().chain(c.invalid().iter().map(|_| b'?'))).collect();
-        &mended
+        utf8 = bytes.utf8_chunks().flat_map(|c| c.valid().bytes().chain(c.invalid().iter().map(|_| b'?'))).collect();
+        &utf8
     };
-    let items: Vec<&RawValue> = serde_json::from_slice(text)?;
+    let numbers: Vec<u8>;
+    let (items, text): (Vec<&RawValue>, &[u8]) = match serde_json::from_slice(text) {
+        Ok(items) => (items, text),
+        Err(e) => match request::mend_non_json_numbers(text) {
+            Some(mended) => {
+                numbers = mended;
+                (serde_json::from_slice(&numbers)?, &numbers)
+            }
+            None => return Err(e),
+        },
+    };
     Ok(items
         .iter()
         .map(|raw| {
