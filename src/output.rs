@@ -127,7 +127,7 @@ impl Prediction {
         }
         let route = (!line.is_empty()).then(|| Feature {
             kind: "Feature",
-            geometry: Geometry::LineString { coordinates: line },
+            geometry: route_geometry(line),
             properties: Properties::Route {
                 uuid: &self.uuid,
                 id: &self.id,
@@ -161,7 +161,41 @@ struct Feature<'a> {
 #[serde(tag = "type")]
 enum Geometry {
     LineString { coordinates: Vec<[f64; 2]> },
+    MultiLineString { coordinates: Vec<Vec<[f64; 2]>> },
     Point { coordinates: [f64; 2] },
+}
+
+/// The route's `[lon, lat]` positions as one LineString, or, where a leg
+/// crosses the antimeridian (its stops more than 180° of longitude apart, so
+/// the short way is across ±180°), a MultiLineString cut there, as RFC 7946
+/// §3.1.9 asks: a map draws a LineString's leg from 179° to -179° as a
+/// line across the whole world. The cut's latitude is on the straight line
+/// between the stops in longitude and latitude, which is how GeoJSON reads
+/// a leg.
+fn route_geometry(line: Vec<[f64; 2]>) -> Geometry {
+    let crosses = |a: [f64; 2], b: [f64; 2]| (b[0] - a[0]).abs() > 180.0;
+    if !line.windows(2).any(|w| crosses(w[0], w[1])) {
+        return Geometry::LineString { coordinates: line };
+    }
+    let mut pieces = vec![vec![line[0]]];
+    for w in line.windows(2) {
+        let ([lon1, lat1], [lon2, lat2]) = (w[0], w[1]);
+        if crosses(w[0], w[1]) {
+            // Going east across +180° when lon2 lies west of lon1, else west across -180°.
+            let side = if lon2 < lon1 { 180.0 } else { -180.0 };
+            let unwrapped = lon2 + 2.0 * side;
+            let t = (side - lon1) / (unwrapped - lon1);
+            let lat = lat1 + t * (lat2 - lat1);
+            if let Some(piece) = pieces.last_mut() {
+                piece.push([side, lat]);
+            }
+            pieces.push(vec![[-side, lat]]);
+        }
+        if let Some(piece) = pieces.last_mut() {
+            piece.push([lon2, lat2]);
+        }
+    }
+    Geometry::MultiLineString { coordinates: pieces }
 }
 
 #[derive(Serialize)]
@@ -237,6 +271,41 @@ mod tests {
         assert!(json.starts_with(&format!(r#"{{"UUID":"u","id":{id},"route":"#)), "{json}");
         let geo = serde_json::to_string(&p.to_geojson()).unwrap();
         assert!(geo.contains(&format!(r#""properties":{{"UUID":"u","id":{id},"distance_km""#)), "{geo}");
+    }
+
+    /// Legs across ±180° (Fiji, Samoa, Tonga) are cut there, each side of a
+    /// cut at the same latitude; other legs stay whole and in order.
+    #[test]
+    fn a_route_across_the_antimeridian_is_cut_there() {
+        let line = vec![[178.4, -18.1], [-171.8, -13.8], [-179.0, -17.7], [179.5, -16.0], [178.4, -18.1]];
+        let Geometry::MultiLineString { coordinates: pieces } = route_geometry(line.clone()) else { panic!("not cut") };
+        // Crossings: 178.4 → -171.8 (east), -179.0 → 179.5 (west).
+        assert_eq!(pieces.len(), 3, "{pieces:?}");
+        for w in pieces.windows(2) {
+            let (end, start) = (w[0][w[0].len() - 1], w[1][0]);
+            assert_eq!(end[0].abs(), 180.0, "{pieces:?}");
+            assert_eq!((start[0], start[1]), (-end[0], end[1]), "{pieces:?}");
+        }
+        // East across +180: 1.6° of the 9.8° the leg spans, on the straight line.
+        let cut = pieces[0][1];
+        assert_eq!(cut[0], 180.0);
+        assert!((cut[1] - (-18.1 + 1.6 / 9.8 * 4.3)).abs() < 1e-12, "{cut:?}");
+        assert_eq!(pieces[1][pieces[1].len() - 1][0], -180.0, "west across -180");
+        // No leg inside a piece crosses, and without the cuts the stops are the line.
+        let stops: Vec<[f64; 2]> = pieces
+            .iter()
+            .enumerate()
+            .flat_map(|(k, p)| {
+                let (from, to) = (usize::from(k > 0), p.len() - usize::from(k + 1 < pieces.len()));
+                p[from..to].to_vec()
+            })
+            .collect();
+        assert_eq!(stops, line);
+        assert!(pieces.iter().flatten().all(|p| p[0].abs() <= 180.0));
+        assert!(pieces.iter().all(|p| p.windows(2).all(|w| (w[1][0] - w[0][0]).abs() <= 180.0)));
+        // A route that stays on one side is one LineString.
+        let near = vec![[170.0, 0.0], [179.9, 1.0], [10.0, 2.0], [170.0, 0.0]];
+        assert!(matches!(route_geometry(near.clone()), Geometry::LineString { coordinates } if coordinates == near));
     }
 
     fn request() -> Request {

@@ -357,6 +357,30 @@ fn ndjson_keeps_order_across_chunks() {
     }
 }
 
+/// Fiji, Samoa and Tonga: a round trip across ±180° is cut there (RFC 7946
+/// §3.1.9), or maps draw its legs across the world.
+#[test]
+fn geojson_cuts_a_route_at_the_antimeridian() {
+    let request = br#"{"coordinates": [[-18.1, 178.4], [-13.8, -171.8], [-17.7, -179.0], [-14.3, -170.7]]}"#;
+    let geo = json(&ok(&["solve", "--format", "geojson", "-"], Some(request)));
+    let route = &geo["features"][0]["geometry"];
+    assert_eq!(route["type"], "MultiLineString", "{route}");
+    let pieces: Vec<Vec<[f64; 2]>> = route["coordinates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_array().unwrap().iter().map(point).collect())
+        .collect();
+    assert!(pieces.len() >= 2, "{route}");
+    for piece in &pieces {
+        assert!(piece.len() >= 2, "{route}");
+        assert!(piece.windows(2).all(|w| (w[1][0] - w[0][0]).abs() <= 180.0), "{route}");
+    }
+    let stops = pieces.iter().flatten().filter(|p| p[0].abs() < 180.0).count();
+    assert_eq!(stops, 5, "four stops and the return: {route}");
+    assert_eq!(geo["features"].as_array().unwrap().len(), 5, "the route and a Point a stop");
+}
+
 #[test]
 fn geojson_is_a_feature_collection_of_lon_lat() {
     let plain = json(&ok(&["solve", SEED_REQUEST], None));
