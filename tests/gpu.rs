@@ -421,6 +421,51 @@ fn engine_routes_each_problem_to_its_backend() {
     assert!(out[13].optimal, "6 points are solved exactly on the CPU");
 }
 
+/// Copies of a place go to the GPU as one node and come back together; a
+/// problem of 12 places or fewer, however many copies, is solved exactly
+/// on the CPU. (Problems with copies once all went to the CPU.)
+#[test]
+fn copies_of_a_place_are_solved_on_the_gpu_together() {
+    let Some(gpu) = gpu() else { return };
+    let mut rng = fastrand::Rng::with_seed(23);
+    let problems: Vec<Problem> = (0..6)
+        .map(|k| {
+            let places = if k == 5 { 10 } else { 20 + k };
+            let mut pts = city(&mut rng, places);
+            for _ in 0..8 {
+                let copy = pts[rng.usize(..places)];
+                pts.insert(rng.usize(..=pts.len()), copy);
+            }
+            let mut p = Problem::round_trip(pts, if k % 2 == 0 { Metric::Haversine } else { Metric::Euclidean });
+            p.start = k;
+            p
+        })
+        .collect();
+    let budget = Budget { kicks: Some(200), ..Default::default() };
+    let out = Engine::with_gpu(Arc::clone(&gpu)).solve_batch(&problems, &budget);
+    let cpu = Engine::new(Backend::Simd).solve_batch(&problems, &budget);
+    for (k, ((p, s), c)) in problems.iter().zip(&out).zip(&cpu).enumerate() {
+        let mut seen = s.order.clone();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..p.points.len()).collect::<Vec<_>>(), "problem {k}: a permutation");
+        assert_eq!(s.order[0], p.start, "problem {k}");
+        assert_eq!(s.legs.len(), p.points.len(), "problem {k}");
+        assert!((s.length - s.legs.iter().sum::<f64>()).abs() < 1e-9, "problem {k}");
+        // Each place's copies in one run: the route enters each place once.
+        let place = |i: usize| p.points[i].map(f64::to_bits);
+        let entered =
+            (0..s.order.len()).filter(|&j| place(s.order[j]) != place(s.order[(j + 1) % s.order.len()])).count();
+        let places: std::collections::HashSet<_> = (0..p.points.len()).map(place).collect();
+        assert_eq!(entered, places.len(), "problem {k}: copies apart in {:?}", s.order);
+        if k < 5 {
+            assert_eq!(s.backend, gpu.name(), "problem {k}");
+            assert!(s.length <= c.length * 1.02, "problem {k}: {} against the CPU's {}", s.length, c.length);
+        } else {
+            assert!(s.optimal && s.backend == Backend::Simd.name(), "10 places: exact, on the CPU");
+        }
+    }
+}
+
 /// A kick count wins over time limits on the GPU too: a batch whose requests
 /// and call carry a 1 ns limit gives the same tours as without.
 #[test]

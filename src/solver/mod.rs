@@ -205,6 +205,16 @@ pub struct Solution {
     pub kicks: u64,
 }
 
+impl Solution {
+    /// This solution of `p`'s places ([`coincident::Groups::reduce`]) as one
+    /// of `p`, each place's copies visited together, its legs `p`'s.
+    fn expanded(self, groups: &coincident::Groups, p: &Problem) -> Solution {
+        let order = groups.expand(p, &self.order);
+        let legs = tour_legs(p.metric, &p.points, &order, p.round_trip);
+        Solution { length: legs_total(&legs), legs, order, ..self }
+    }
+}
+
 /// Where the work runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -381,18 +391,36 @@ impl Engine {
         let Some(gpu) = self.gpu_for(shaped.len()).filter(|_| !shaped.is_empty()) else {
             return out;
         };
-        let eligible: Vec<usize> = shaped
+        // Copies of a place are one node, as on the CPU (`Engine::solve`;
+        // exact under both metrics): the GPU searches the places, and a
+        // problem of 12 places or fewer is left to the CPU's exact solver.
+        let eligible: Vec<(usize, Option<(coincident::Groups, Problem)>)> = shaped
             .into_par_iter()
-            .filter(|&i| coincident::Groups::find(&problems[i].points, problems[i].metric).is_none())
+            .filter_map(|i| match coincident::Groups::find(&problems[i].points, problems[i].metric) {
+                None => Some((i, None)),
+                Some(groups) => {
+                    let places = groups.reduce(&problems[i]);
+                    (places.points.len() > exact::EXACT_MAX_N).then_some((i, Some((groups, places))))
+                }
+            })
             .collect();
         for metric in [Metric::Haversine, Metric::Euclidean] {
-            let idx: Vec<usize> = eligible.iter().copied().filter(|&i| problems[i].metric == metric).collect();
-            if idx.is_empty() {
+            let batch: Vec<_> = eligible.iter().filter(|(i, _)| problems[*i].metric == metric).collect();
+            if batch.is_empty() {
                 continue;
             }
-            match solve_on_gpu(&gpu, problems, &idx, budget) {
-                Ok(solutions) => idx.iter().zip(solutions).for_each(|(&i, s)| out[i] = Some(s)),
-                Err(e) => tracing::warn!("GPU batch of {} failed, solving it on the CPU: {e}", idx.len()),
+            let searched: Vec<&Problem> =
+                batch.iter().map(|(i, merged)| merged.as_ref().map_or(&problems[*i], |(_, places)| places)).collect();
+            match solve_on_gpu(&gpu, &searched, budget) {
+                Ok(solutions) => {
+                    for ((i, merged), s) in batch.into_iter().zip(solutions) {
+                        out[*i] = Some(match merged {
+                            None => s,
+                            Some((groups, _)) => s.expanded(groups, &problems[*i]),
+                        });
+                    }
+                }
+                Err(e) => tracing::warn!("GPU batch of {} failed, solving it on the CPU: {e}", batch.len()),
             }
         }
         out
@@ -516,9 +544,9 @@ fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 }
 
 /// What the GPU local search takes: round trips of 13 to [`GPU_MAX_N`]
-/// points under haversine or euclidean (and, checked after, no two points
-/// alike). Open paths, fixed ends, other metrics, tiny (exact) and larger
-/// instances stay on the CPU.
+/// points under haversine or euclidean (and, checked after, at least 13
+/// places: copies of a place are searched as one node). Open paths, fixed
+/// ends, other metrics, tiny (exact) and larger instances stay on the CPU.
 fn gpu_shaped(p: &Problem) -> bool {
     let n = p.points.len();
     p.round_trip
@@ -528,33 +556,28 @@ fn gpu_shaped(p: &Problem) -> bool {
 }
 
 /// Greedy starts on the CPU, iterated local search on the GPU, lengths
-/// recomputed in f64. `idx` picks problems of one metric.
-fn solve_on_gpu(
-    gpu: &Gpu,
-    problems: &[Problem],
-    idx: &[usize],
-    budget: &Budget,
-) -> Result<Vec<Solution>, gpu::GpuError> {
+/// recomputed in f64. `problems`: a nonempty batch of one metric.
+fn solve_on_gpu(gpu: &Gpu, problems: &[&Problem], budget: &Budget) -> Result<Vec<Solution>, gpu::GpuError> {
     let t0 = Instant::now();
-    let metric = problems[idx[0]].metric;
+    let metric = problems[0].metric;
     // Searched on points spread wide enough for f32, as on the CPU.
-    let scaled: Vec<Option<(Problem, f64)>> = idx.par_iter().map(|&i| planar_scaled(&problems[i])).collect();
-    let points = |k: usize| scaled[k].as_ref().map_or(&problems[idx[k]].points, |(q, _)| &q.points);
-    let (lists, starts): (Vec<Neighbors>, Vec<Vec<u32>>) = (0..idx.len())
+    let scaled: Vec<Option<(Problem, f64)>> = problems.par_iter().map(|p| planar_scaled(p)).collect();
+    let points = |k: usize| scaled[k].as_ref().map_or(&problems[k].points, |(q, _)| &q.points);
+    let (lists, starts): (Vec<Neighbors>, Vec<Vec<u32>>) = (0..problems.len())
         .into_par_iter()
         .map(|k| {
-            let p = &problems[idx[k]];
+            let p = problems[k];
             let d = PointDist::new(p.metric, points(k));
             let nb = Neighbors::from_points(&d, NEIGHBORS, 0, None);
             let tour = construct::greedy_edge(&d, &nb, d.embedding(), &[]);
             (nb, tour)
         })
         .unzip();
-    let instances: Vec<SmallInstance> = (0..idx.len())
+    let instances: Vec<SmallInstance> = (0..problems.len())
         .zip(&lists)
         .zip(starts)
         .map(|((k, neighbors), tour)| {
-            let p = &problems[idx[k]];
+            let p = problems[k];
             // As on the CPU: a time limit (the request's, else the call's)
             // or a kick count is run out; with neither, the search stops on
             // stagnation, after at most GPU_DEFAULT_ROUNDS (no default time:
@@ -572,11 +595,10 @@ fn solve_on_gpu(
         .collect();
     let prepared = t0.elapsed();
     let tours = gpu.improve_batch(metric, &instances, budget.cancel.as_deref())?;
-    Ok(idx
+    Ok(problems
         .iter()
         .zip(tours)
-        .map(|(&i, t)| {
-            let p = &problems[i];
+        .map(|(p, t)| {
             let order = from_start(&t.tour, p.start);
             let legs = tour_legs(p.metric, &p.points, &order, true);
             Solution {
