@@ -171,8 +171,18 @@ enum Geometry {
 /// §3.1.9 asks: a map draws a LineString's leg from 179° to -179° as a
 /// line across the whole world. The cut's latitude is on the straight line
 /// between the stops in longitude and latitude, which is how GeoJSON reads
-/// a leg.
-fn route_geometry(line: Vec<[f64; 2]>) -> Geometry {
+/// a leg. A stop on the antimeridian (±180°) is written on the side its
+/// leg comes from (the first stop: the side its leg goes to), so that no
+/// leg ends in a cut and no piece is a single place.
+fn route_geometry(mut line: Vec<[f64; 2]>) -> Geometry {
+    for k in 0..line.len() {
+        let toward = if k > 0 { line.get(k - 1) } else { line.get(1) };
+        if line[k][0].abs() == 180.0 {
+            if let Some(&[lon, _]) = toward {
+                line[k][0] = if lon < 0.0 { -180.0 } else { 180.0 };
+            }
+        }
+    }
     let crosses = |a: [f64; 2], b: [f64; 2]| (b[0] - a[0]).abs() > 180.0;
     if !line.windows(2).any(|w| crosses(w[0], w[1])) {
         return Geometry::LineString { coordinates: line };
@@ -186,8 +196,11 @@ fn route_geometry(line: Vec<[f64; 2]>) -> Geometry {
             let unwrapped = lon2 + 2.0 * side;
             let t = (side - lon1) / (unwrapped - lon1);
             let lat = lat1 + t * (lat2 - lat1);
-            if let Some(piece) = pieces.last_mut() {
-                piece.push([side, lat]);
+            // A leg from a stop on the antimeridian is cut at that stop.
+            if lon1 != side {
+                if let Some(piece) = pieces.last_mut() {
+                    piece.push([side, lat]);
+                }
             }
             pieces.push(vec![[-side, lat]]);
         }
@@ -306,6 +319,21 @@ mod tests {
         // A route that stays on one side is one LineString.
         let near = vec![[170.0, 0.0], [179.9, 1.0], [10.0, 2.0], [170.0, 0.0]];
         assert!(matches!(route_geometry(near.clone()), Geometry::LineString { coordinates } if coordinates == near));
+        // Stops on the antimeridian: written on their leg's side, so that
+        // no piece is one place twice; one reached from and left to the
+        // same side needs no cut at all.
+        let on = vec![[-180.0, 5.0], [179.0, 6.0], [180.0, 7.0], [-179.0, 8.0], [-100.0, 0.0], [180.0, 5.0]];
+        let Geometry::MultiLineString { coordinates: pieces } = route_geometry(on) else { panic!("not cut") };
+        assert_eq!(
+            pieces,
+            [
+                vec![[180.0, 5.0], [179.0, 6.0], [180.0, 7.0]],
+                vec![[-180.0, 7.0], [-179.0, 8.0], [-100.0, 0.0], [-180.0, 5.0]]
+            ]
+        );
+        let one_side = vec![[170.0, 0.0], [-180.0, 1.0], [175.0, 2.0]];
+        assert!(matches!(route_geometry(one_side), Geometry::LineString { coordinates }
+            if coordinates == [[170.0, 0.0], [180.0, 1.0], [175.0, 2.0]]));
     }
 
     fn request() -> Request {

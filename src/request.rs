@@ -38,12 +38,8 @@ impl Id {
     fn check(&self) -> Result<(), String> {
         let text = self.json();
         if text.starts_with('"') {
-            // The error's line and column count from the id, not the file.
-            let s = serde_json::from_str::<String>(text).map_err(|e| {
-                let m = e.to_string();
-                let reason = m.strip_suffix(&format!(" at line {} column {}", e.line(), e.column())).unwrap_or(&m);
-                format!("not a valid string: {reason}")
-            })?;
+            // Without serde's line and column: they count from the id, not the file.
+            let s = serde_json::from_str::<String>(text).map_err(|e| format!("not a valid string: {}", reason(&e)))?;
             if s.len() > MAX_ID_BYTES {
                 return Err(format!("longer than {MAX_ID_BYTES} bytes"));
             }
@@ -254,13 +250,17 @@ pub fn parse_at(bytes: &[u8], at: Origin) -> Result<Request, Rejected> {
             match inner.classify() {
                 serde_json::error::Category::Data => RequestError::invalid(field, located(&inner)),
                 _ => match grammar(bytes) {
-                    // The non-JSON numbers Python's json.dumps writes, where
-                    // the request breaks: named as a wrong value is.
-                    Err(broken) if (broken.line(), broken.column()) == (inner.line(), inner.column()) => {
+                    // The non-JSON numbers Python's json.dumps writes, where a
+                    // value belongs and the request breaks: named as a wrong
+                    // value is, where the literal starts.
+                    Err(broken)
+                        if (broken.line(), broken.column()) == (inner.line(), inner.column())
+                            && mend_non_json_numbers(bytes).is_some_and(|m| grammar(&m).is_ok()) =>
+                    {
                         match non_json_number_at(bytes, &broken) {
-                            Some(literal) => RequestError::invalid(
+                            Some((literal, back)) => RequestError::invalid(
                                 field,
-                                format!("{literal} is not a number JSON allows {}", position(bytes, &broken, at)),
+                                format!("{literal} is not a number JSON allows {}", position(bytes, &broken, at, back)),
                             ),
                             None => RequestError::InvalidJson(located(&broken)),
                         }
@@ -335,22 +335,30 @@ fn clipped(text: String, max: usize) -> String {
 /// serde_json's message with its line and column moved from the record
 /// (`bytes`) to the file it starts in at `at`, and the byte offset.
 fn located(bytes: &[u8], e: &serde_json::Error, at: Origin) -> String {
-    let text = e.to_string();
     if e.line() == 0 {
-        return text;
+        return e.to_string();
     }
-    let reason = text.strip_suffix(&format!(" at line {} column {}", e.line(), e.column())).unwrap_or(&text);
-    format!("{} {}", clipped(reason.to_string(), REASON_MAX / 2), position(bytes, e, at))
+    format!("{} {}", clipped(reason(e), REASON_MAX / 2), position(bytes, e, at, 0))
 }
 
-/// "at line L column C (byte offset B)": where `e` happened in `bytes`,
-/// in the file that `bytes` starts in at `at`.
-fn position(bytes: &[u8], e: &serde_json::Error, at: Origin) -> String {
-    let byte = at.byte + byte_of(bytes, e);
+/// serde_json's message without its " at line L column C".
+fn reason(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.strip_suffix(&format!(" at line {} column {}", e.line(), e.column())) {
+        Some(reason) => reason.to_string(),
+        None => text,
+    }
+}
+
+/// "at line L column C (byte offset B)": `back` bytes before where `e`
+/// happened in `bytes` (on its line), in the file that `bytes` starts in
+/// at `at`.
+fn position(bytes: &[u8], e: &serde_json::Error, at: Origin, back: usize) -> String {
+    let byte = (at.byte + byte_of(bytes, e)).saturating_sub(back);
     let (line, column) = if e.line() == 1 {
-        (at.line, (at.column + e.column()).saturating_sub(1))
+        (at.line, (at.column + e.column()).saturating_sub(1 + back))
     } else {
-        (at.line + e.line() - 1, e.column())
+        (at.line + e.line() - 1, e.column().saturating_sub(back))
     };
     format!("at line {line} column {column} (byte offset {byte})")
 }
@@ -371,20 +379,21 @@ fn byte_of(bytes: &[u8], e: &serde_json::Error) -> usize {
 /// (its default, `allow_nan=True`) and JavaScript prints them.
 const NON_JSON_NUMBERS: [&str; 3] = ["-Infinity", "Infinity", "NaN"];
 
-/// The non-JSON number where `e` says `bytes` break: serde_json stops at
-/// its first letter, after the sign of `-Infinity`.
-fn non_json_number_at(bytes: &[u8], e: &serde_json::Error) -> Option<&'static str> {
+/// The non-JSON number where `e` says `bytes` break, and how many bytes
+/// before that spot it starts: serde_json stops at its first letter, after
+/// the sign of `-Infinity`.
+fn non_json_number_at(bytes: &[u8], e: &serde_json::Error) -> Option<(&'static str, usize)> {
     let at = byte_of(bytes, e);
-    NON_JSON_NUMBERS.into_iter().find(|lit| {
-        let start = if lit.starts_with('-') { at.checked_sub(1) } else { Some(at) };
-        start.is_some_and(|s| literal_at(bytes, s, lit))
+    NON_JSON_NUMBERS.into_iter().find_map(|lit| {
+        let back = usize::from(lit.starts_with('-'));
+        at.checked_sub(back).filter(|&s| literal_at(bytes, s, lit)).map(|_| (lit, back))
     })
 }
 
 /// Whether `lit` stands alone at `bytes[i..]`, not inside a longer word.
 fn literal_at(bytes: &[u8], i: usize, lit: &str) -> bool {
     let word = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
-    bytes[i..].starts_with(lit.as_bytes())
+    bytes.get(i..).is_some_and(|rest| rest.starts_with(lit.as_bytes()))
         && !word(bytes.get(i + lit.len()))
         && !word(i.checked_sub(1).and_then(|j| bytes.get(j)))
 }
@@ -684,7 +693,7 @@ mod tests {
         // the field is named, and so is where it is; the id is still read.
         for (record, field, literal, column) in [
             (r#"{"id": 7, "coordinates": [[NaN, 2], [3, 4]]}"#, "coordinates[0][0]", "NaN", 28),
-            (r#"{"coordinates": [[1, 2], [3, -Infinity]], "id": 7}"#, "coordinates[1][1]", "-Infinity", 31),
+            (r#"{"coordinates": [[1, 2], [3, -Infinity]], "id": 7}"#, "coordinates[1][1]", "-Infinity", 30),
             (r#"{"id": 7, "coordinates": [[1, 2]], "options": {"seed": Infinity}}"#, "options.seed", "Infinity", 56),
             (r#"{"id": NaN, "coordinates": [[1, 2]]}"#, "id", "NaN", 8),
         ] {
@@ -700,6 +709,9 @@ mod tests {
         // string or inside a word they are not those numbers.
         for (record, code) in [
             (r#"{"id": 7, "coordinates": [[1, 2]], [NaN]}"#, "invalid_json"),
+            (r#"{"id": 7, NaN}"#, "invalid_json"),
+            (r#"{"coordinates": [[1, 2]] NaN}"#, "invalid_json"),
+            (r#"{"coordinates": [[1, NaN]], "id": 7"#, "invalid_json"),
             (r#"{"id": 7, "coordinates": [[1, NaNa]]}"#, "invalid_json"),
             (r#"{"id": 7, "coordinates": [[1, xNaN]]}"#, "invalid_json"),
         ] {

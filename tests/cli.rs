@@ -250,24 +250,28 @@ fn an_array_item_that_is_not_utf8_fails_alone() {
 
 /// `NaN` and `Infinity` as Python's `json.dumps` writes them: not JSON, so
 /// the array once failed whole; now only their request does, naming the
-/// field and where it is.
+/// field and where it is. An item that is such a number is not a request.
 #[test]
 fn an_array_item_with_nan_fails_alone() {
     let body = br#"[{"id": "a", "coordinates": [[0, 0], [1, 1]]},
  {"id": "b", "coordinates": [[0, 0], [NaN, 1]]},
  {"id": "c", "locations": ["NaN", "Infinity"], "coordinates": [[2, 2], [3, 3]]},
- {"id": "d", "coordinates": [[2, 2]], "options": {"time_limit_ms": -Infinity}}]"#;
+ {"id": "d", "coordinates": [[2, 2]], "options": {"time_limit_ms": -Infinity}}, -Infinity]"#;
     let file = TempFile::new("nan.json", body);
     let out = json(&ok(&["solve", file.path()], None));
     let items = out.as_array().expect("an array of outputs");
-    assert_eq!(items.iter().map(|i| i["id"].as_str().unwrap()).collect::<Vec<_>>(), ["a", "b", "c", "d"]);
+    assert_eq!(items.len(), 5);
+    assert_eq!(items[..4].iter().map(|i| i["id"].as_str().unwrap()).collect::<Vec<_>>(), ["a", "b", "c", "d"]);
+    assert_eq!(items[4]["error"]["code"], "invalid_json");
+    let whole = items[4]["error"]["message"].as_str().unwrap();
+    assert!(whole.ends_with("at line 4 column 82 (byte offset 258)"), "{whole}");
     check_prediction(&items[0], None, &[[0.0, 0.0], [1.0, 1.0]], true);
     check_prediction(&items[2], Some(&["NaN", "Infinity"]), &[[2.0, 2.0], [3.0, 3.0]], true);
     for (item, message) in [
         (&items[1], "coordinates[1][0]: NaN is not a number JSON allows at line 2 column 39 (byte offset 85)"),
         (
             &items[3],
-            "options.time_limit_ms: -Infinity is not a number JSON allows at line 4 column 69 (byte offset 245)",
+            "options.time_limit_ms: -Infinity is not a number JSON allows at line 4 column 68 (byte offset 244)",
         ),
     ] {
         assert_eq!(item["error"]["code"], "invalid_request");

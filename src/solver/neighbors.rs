@@ -195,12 +195,13 @@ impl Neighbors {
     /// are the candidate edges out of it.
     ///
     /// A node that would widen its search at or after `widen_until` does
-    /// not: its list is its K nearest. On curves where one quadrant of every
-    /// node holds only far points (a circle's inside, the south of points on
-    /// the equator) every node searched its 640 nearest and found nothing
-    /// there, and 100,000 such points took 2.5 to 3 s under a 1 s limit
-    /// (BENCHMARKS.md). Elsewhere few nodes widen: the lists are done long
-    /// before a limit that leaves the search any time.
+    /// not: its list is its K nearest, with the quadrant neighbours among
+    /// the points it had already searched. On curves where one quadrant of
+    /// every node holds only far points (a circle's inside, the south of
+    /// points on the equator) every node searched its 640 nearest and found
+    /// nothing there, and 100,000 such points took 2.5 to 3.3 s under a 1 s
+    /// limit (BENCHMARKS.md). Elsewhere few nodes widen: the lists are done
+    /// long before a limit that leaves the search any time.
     pub fn from_points(dist: &PointDist, k: usize, quadrant: usize, widen_until: Option<Instant>) -> Neighbors {
         let (nb, Widened { widest, cut }) = Neighbors::from_points_counted(dist, k, quadrant, widen_until);
         tracing::debug!(n = nb.offs.len() - 1, widest, cut, "candidate lists from a k-d tree");
