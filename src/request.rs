@@ -246,9 +246,17 @@ pub fn parse_at(bytes: &[u8], at: Origin) -> Result<Request, Rejected> {
         .map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
-            let field = if path == "." { "request".to_string() } else { path };
+            // A key serde could not read (bytes that are not UTF-8) is `?`
+            // in the path: the object holding it is named instead.
+            let (field, key) = match path.strip_suffix('?') {
+                Some(parent) => (parent.strip_suffix('.').unwrap_or(parent).to_string(), true),
+                None => (path, false),
+            };
+            let field = if field.is_empty() || field == "." { "request".to_string() } else { field };
+            // The reason of an error that names its field.
+            let reason = |e: &serde_json::Error| if key { format!("a field name: {}", located(e)) } else { located(e) };
             match inner.classify() {
-                serde_json::error::Category::Data => RequestError::invalid(field, located(&inner)),
+                serde_json::error::Category::Data => RequestError::invalid(field, reason(&inner)),
                 _ => match grammar(bytes) {
                     // The non-JSON numbers Python's json.dumps writes, where a
                     // value belongs and the request breaks: named as a wrong
@@ -268,7 +276,7 @@ pub fn parse_at(bytes: &[u8], at: Origin) -> Result<Request, Rejected> {
                     Err(broken) => RequestError::InvalidJson(located(&broken)),
                     // JSON's grammar allows these; f64 and Rust's strings do
                     // not. The field is named, as for a wrong type.
-                    Ok(()) if is_unrepresentable(&inner) => RequestError::invalid(field, located(&inner)),
+                    Ok(()) if is_unrepresentable(&inner) => RequestError::invalid(field, reason(&inner)),
                     // Valid JSON that failed as syntax: a point with more than
                     // two numbers. (A tree, but only on this error path: the
                     // grammar alone passes numbers out of f64's range.)
@@ -280,11 +288,7 @@ pub fn parse_at(bytes: &[u8], at: Origin) -> Result<Request, Rejected> {
             }
         })
         .and_then(|raw| de.end().map(|_| raw).map_err(|e| RequestError::InvalidJson(located(&e))))
-        .map_err(|error| {
-            // A NaN or Infinity elsewhere in the record hides its id from serde.
-            let id = id_of(bytes).or_else(|| mend_non_json_numbers(bytes).and_then(|m| id_of(&m)));
-            Rejected { id, error }
-        })?;
+        .map_err(|error| Rejected { id: id_of(bytes).or_else(|| id_of_mended(bytes)), error })?;
     // Checked again only for a rejection (`validate` checks it first).
     let id = raw.id.clone();
     validate(raw).map_err(|error| Rejected { id: id.filter(Id::echoable), error })
@@ -449,6 +453,27 @@ fn id_of(bytes: &[u8]) -> Option<Id> {
         id: Option<Id>,
     }
     serde_json::from_slice::<IdOnly>(bytes).ok()?.id.filter(Id::echoable)
+}
+
+/// The id of a record that is not JSON as it stands, read from a copy with
+/// its stray bytes as `?` ([`mend_utf8`]) and its NaN and Infinity as `[]`
+/// ([`mend_non_json_numbers`]): serde gives up on a record at a key that
+/// is not UTF-8 before it reaches the id. Not an id with a `?` in a record
+/// that had stray bytes: that may be one of them.
+fn id_of_mended(bytes: &[u8]) -> Option<Id> {
+    let utf8 = mend_utf8(bytes);
+    let text = utf8.as_deref().unwrap_or(bytes);
+    let numbers = mend_non_json_numbers(text);
+    let id = id_of(numbers.as_deref().unwrap_or(text))?;
+    (utf8.is_none() || !id.json().contains('?')).then_some(id)
+}
+
+/// A copy of `bytes` with each byte that is not UTF-8 written as `?`, so
+/// every byte keeps its offset; `None` when all of it is UTF-8.
+pub fn mend_utf8(bytes: &[u8]) -> Option<Vec<u8>> {
+    std::str::from_utf8(bytes)
+        .is_err()
+        .then(|| bytes.utf8_chunks().flat_map(|c| c.valid().bytes().chain(c.invalid().iter().map(|_| b'?'))).collect())
 }
 
 /// Checks everything serde's types cannot: ranges, lengths, references.
@@ -911,6 +936,31 @@ mod tests {
         assert!(parse(id(MAX_ID_BYTES / 2).as_bytes()).is_ok());
         let r = parse(id(MAX_ID_BYTES / 2 + 1).as_bytes()).unwrap_err();
         assert_eq!((r.error.to_string().as_str(), r.id), ("id: longer than 256 bytes", None));
+    }
+
+    /// A key that is not UTF-8 names the object that holds it; the id is
+    /// still read, unless it may hold one of the stray bytes itself.
+    #[test]
+    fn keys_that_are_not_utf8_name_their_object() {
+        for (record, message) in [
+            (
+                &b"{\"id\": 2, \"caf\xe9\": 1, \"coordinates\": [[1, 2]]}"[..],
+                "request: a field name: invalid unicode code point at line 1 column 15 (byte offset 14)",
+            ),
+            (
+                b"{\"coordinates\": [[1, 2]], \"options\": {\"se\xffd\": 1}, \"id\": 2}",
+                "options: a field name: invalid unicode code point at line 1 column 42 (byte offset 41)",
+            ),
+        ] {
+            let r = parse(record).unwrap_err();
+            assert_eq!((r.error.code(), r.error.to_string().as_str()), ("invalid_request", message));
+            assert_eq!(r.id.as_ref().map(Id::json), Some("2"));
+        }
+        let r = parse(b"{\"id\": \"a\xff?\", \"x\xff\": 1, \"coordinates\": [[1, 2]]}").unwrap_err();
+        assert!(r.error.to_string().starts_with("id: "), "{}", r.error);
+        assert_eq!(r.id, None);
+        let r = parse(b"{\"x\xff\": 1, \"id\": \"a?\", \"coordinates\": [[1, 2]]}").unwrap_err();
+        assert_eq!(r.id, None, "a ? may be a stray byte");
     }
 
     /// Only the literals outside strings are mended, each to as many bytes.

@@ -278,13 +278,8 @@ fn solve_document(
 /// field. So is a request with a `NaN` or `Infinity` in it, as Python's
 /// `json.dumps` writes them (`request::mend_non_json_numbers`).
 fn array_items(bytes: &[u8]) -> serde_json::Result<Vec<(usize, &[u8])>> {
-    let utf8: Vec<u8>;
-    let text = if std::str::from_utf8(bytes).is_ok() {
-        bytes
-    } else {
-        utf8 = bytes.utf8_chunks().flat_map(|c| c.valid().bytes().chain(c.invalid().iter().map(|_| b'?'))).collect();
-        &utf8
-    };
+    let utf8 = request::mend_utf8(bytes);
+    let text = utf8.as_deref().unwrap_or(bytes);
     let numbers: Vec<u8>;
     let (items, text): (Vec<&RawValue>, &[u8]) = match serde_json::from_slice(text) {
         Ok(items) => (items, text),
