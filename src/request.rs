@@ -254,9 +254,9 @@ pub fn parse_at(bytes: &[u8], at: Origin) -> Result<Request, Rejected> {
             };
             let field = if field.is_empty() || field == "." { "request".to_string() } else { field };
             // The reason of an error that names its field.
-            let reason = |e: &serde_json::Error| if key { format!("a field name: {}", located(e)) } else { located(e) };
+            let why = |e: &serde_json::Error| if key { format!("a field name: {}", located(e)) } else { located(e) };
             match inner.classify() {
-                serde_json::error::Category::Data => RequestError::invalid(field, reason(&inner)),
+                serde_json::error::Category::Data => RequestError::invalid(field, why(&inner)),
                 _ => match grammar(bytes) {
                     // The non-JSON numbers Python's json.dumps writes, where a
                     // value belongs and the request breaks: named as a wrong
@@ -276,7 +276,7 @@ pub fn parse_at(bytes: &[u8], at: Origin) -> Result<Request, Rejected> {
                     Err(broken) => RequestError::InvalidJson(located(&broken)),
                     // JSON's grammar allows these; f64 and Rust's strings do
                     // not. The field is named, as for a wrong type.
-                    Ok(()) if is_unrepresentable(&inner) => RequestError::invalid(field, reason(&inner)),
+                    Ok(()) if is_unrepresentable(&inner) => RequestError::invalid(field, why(&inner)),
                     // Valid JSON that failed as syntax: a point with more than
                     // two numbers. (A tree, but only on this error path: the
                     // grammar alone passes numbers out of f64's range.)
