@@ -59,6 +59,13 @@ fn plane(rng: &mut fastrand::Rng, n: usize) -> Vec<[f64; 2]> {
     (0..n).map(|_| [rng.f64() * 1e4 + 5e5, rng.f64() * 1e4 - 3e3]).collect()
 }
 
+/// `order` visits each of `0..n` once.
+fn assert_permutation<T: Copy + TryInto<usize>>(order: &[T], n: usize, what: &str) {
+    let mut seen: Vec<usize> = order.iter().filter_map(|&c| c.try_into().ok()).collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..n).collect::<Vec<_>>(), "{what}: not a permutation of 0..{n}");
+}
+
 fn assert_matrix_close(gpu: &DistMatrix, cpu: &DistMatrix, what: &str) {
     assert_eq!(gpu.n(), cpu.n());
     for i in 0..gpu.n() {
@@ -290,9 +297,7 @@ fn a_cancelled_batch_stops_after_one_slice() {
     for (c, t) in cases.iter().zip(&out) {
         assert!(t.rounds <= 8, "{} rounds after a cancel", t.rounds);
         let d = PointDist::new(Metric::Euclidean, &c.points);
-        let mut sorted = t.tour.clone();
-        sorted.sort_unstable();
-        assert_eq!(sorted, (0..c.points.len() as u32).collect::<Vec<_>>());
+        assert_permutation(&t.tour, c.points.len(), "a cancelled batch's tour");
         assert!(reference::is_2opt_optimal(&d, &t.tour, 1e-5 * mean_edge(&d, &t.tour)));
     }
 }
@@ -315,9 +320,7 @@ fn a_time_limit_ends_a_gpu_batch() {
     let out = rx.recv_timeout(std::time::Duration::from_secs(120)).expect("the time limit did not end the batch");
     for (p, s) in problems.iter().zip(&out) {
         assert_eq!(s.backend, gpu.name());
-        let mut sorted = s.order.clone();
-        sorted.sort_unstable();
-        assert_eq!(sorted, (0..p.points.len()).collect::<Vec<_>>());
+        assert_permutation(&s.order, p.points.len(), "a time-limited batch's tour");
         assert!(s.kicks >= 1 && s.kicks < u32::MAX as u64, "{} rounds", s.kicks);
     }
 }
@@ -445,9 +448,7 @@ fn copies_of_a_place_are_solved_on_the_gpu_together() {
     let out = Engine::with_gpu(Arc::clone(&gpu)).solve_batch(&problems, &budget);
     let cpu = Engine::new(Backend::Simd).solve_batch(&problems, &budget);
     for (k, ((p, s), c)) in problems.iter().zip(&out).zip(&cpu).enumerate() {
-        let mut seen = s.order.clone();
-        seen.sort_unstable();
-        assert_eq!(seen, (0..p.points.len()).collect::<Vec<_>>(), "problem {k}: a permutation");
+        assert_permutation(&s.order, p.points.len(), &format!("problem {k}"));
         assert_eq!(s.order[0], p.start, "problem {k}");
         assert_eq!(s.legs.len(), p.points.len(), "problem {k}");
         assert!((s.length - s.legs.iter().sum::<f64>()).abs() < 1e-9, "problem {k}");
@@ -711,9 +712,7 @@ fn large_tour_descent_reaches_a_2opt_optimum() {
         let done = gpu
             .two_opt_descent(&d, metric, &points, &nb, &mut tour, Until { min_moves: 1, deadline: None, cancel: None })
             .expect("gpu descent");
-        let mut sorted = tour.clone();
-        sorted.sort_unstable();
-        assert_eq!(sorted, (0..3000).collect::<Vec<u32>>());
+        assert_permutation(&tour, 3000, "the descended tour");
         let (before, after) = (local::tour_length(&d, &start), local::tour_length(&d, &tour));
         assert!(done.applied > 0 && done.passes > 1, "{done:?}");
         assert!((before - done.gain - after).abs() <= 1e-9 * before, "{metric:?}: {before} - {} != {after}", done.gain);
@@ -754,9 +753,7 @@ fn engine_descends_large_tours_on_the_gpu() {
     let on_cpu = Engine::new(Backend::Simd).solve(&p, &budget);
     assert_eq!(on_gpu.backend, gpu.name());
     assert_eq!(on_gpu.order[0], 17);
-    let mut sorted = on_gpu.order.clone();
-    sorted.sort_unstable();
-    assert_eq!(sorted, (0..p.points.len()).collect::<Vec<_>>());
+    assert_permutation(&on_gpu.order, p.points.len(), "the GPU's large tour");
     assert!((on_gpu.length - on_gpu.legs.iter().sum::<f64>()).abs() < 1e-9 * on_gpu.length);
     eprintln!("gpu {} cpu {} ({:+.3}%)", on_gpu.length, on_cpu.length, (on_gpu.length / on_cpu.length - 1.0) * 100.0);
     assert!(on_gpu.length <= on_cpu.length * 1.01, "gpu {} vs cpu {}", on_gpu.length, on_cpu.length);
@@ -775,7 +772,5 @@ fn automatic_engine_descends_large_tours_only_on_a_real_gpu() {
     let s = Engine::choose(None).expect("automatic engine").solve(&p, &Budget { kicks: Some(0), ..Default::default() });
     let expected = if software { Backend::Simd.name() } else { gpu.name() };
     assert_eq!(s.backend, expected);
-    let mut sorted = s.order.clone();
-    sorted.sort_unstable();
-    assert_eq!(sorted, (0..p.points.len()).collect::<Vec<_>>());
+    assert_permutation(&s.order, p.points.len(), "the automatic engine's tour");
 }
