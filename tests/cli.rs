@@ -892,6 +892,32 @@ fn gen_plane_points_keep_apart_in_a_small_square() {
     }
 }
 
+/// `gen` writes each coordinate as the decimal it was rounded to: six
+/// decimals, or on a plane side under 1 enough for a millionth of the side,
+/// never the long tail of a binary fraction (0.24310479999999998).
+#[test]
+fn gen_writes_coordinates_as_short_decimals() {
+    // Decimals of a JSON number's text: digits after the point, less the exponent.
+    let decimals = |t: &str| -> i32 {
+        let (m, e) = t.split_once(['e', 'E']).map_or((t, 0), |(m, e)| (m, e.parse().expect("exponent")));
+        m.split_once('.').map_or(0, |(_, f)| f.len() as i32) - e
+    };
+    for (args, most) in [
+        (&["--bbox", "41.6,-88,42.1,-87.5"][..], 6),
+        (&["--plane", "1000"], 6),
+        (&["--plane", "0.37"], 7),
+        (&["--plane", "0.000123"], 10),
+        (&["--plane", "1e-30"], 36),
+    ] {
+        let text = ok(&[&["gen", "--n", "300", "--seed", "6"][..], args].concat(), None);
+        let coords = text.split("\"coordinates\":").nth(1).and_then(|t| t.split("]]").next()).expect("coordinates");
+        let numbers: Vec<&str> = coords.split(['[', ']', ',']).filter(|t| !t.is_empty()).collect();
+        assert_eq!(numbers.len(), 600, "{args:?}");
+        let worst = numbers.iter().copied().max_by_key(|t| decimals(t)).expect("numbers");
+        assert!(decimals(worst) <= most, "{args:?}: {worst} has more than {most} decimals");
+    }
+}
+
 /// `--format svg` draws the route through every stop and back, one dot a
 /// stop; batches are refused.
 #[test]

@@ -28,9 +28,9 @@ pub struct GenArgs {
     plane: Option<f64>,
 }
 
-/// Smallest `--plane` side: points are rounded to a millionth of a side
-/// under 1, through a scale of 10^6 / side, which must stay far inside
-/// f64's range (10^106 here).
+/// Smallest `--plane` side: points are rounded to the decimals of a
+/// millionth of a side under 1 (`Decimals`), through a scale that must stay
+/// far inside f64's range (10^106 here).
 const MIN_SIDE: f64 = 1e-100;
 
 /// What one generated request holds, written straight from the vectors (a
@@ -78,9 +78,7 @@ pub fn run(a: GenArgs) -> anyhow::Result<()> {
     let mut rng = fastrand::Rng::with_seed(a.seed);
     let mut out = BufWriter::new(super::Stdout::plain());
     let (dlat, dlon) = (lat1 - lat0, lon1 - lon0);
-    // Six decimals (~0.1 m for lat/lon), as a client would send; on a plane
-    // side under 1, a millionth of the side, so small squares keep their points apart.
-    let scale = 1e6 / a.plane.unwrap_or(1.0).min(1.0);
+    let round = Decimals::for_side(a.plane);
     for k in 0..a.count {
         let centres: Vec<[f64; 2]> = if a.clustered {
             let c = (a.n as f64).sqrt().ceil() as usize;
@@ -97,8 +95,8 @@ pub fn run(a: GenArgs) -> anyhow::Result<()> {
                 } else {
                     (lat0 + rng.f64() * dlat, lon0 + rng.f64() * dlon)
                 };
-                // The rounding may pass an edge by a unit in the last place.
-                [((lat * scale).round() / scale).clamp(lat0, lat1), ((lon * scale).round() / scale).clamp(lon0, lon1)]
+                // The rounding may pass an edge by half a step.
+                [round.of(lat).clamp(lat0, lat1), round.of(lon).clamp(lon0, lon1)]
             })
             .collect();
         let options = a.plane.map(|_| Options { metric: "euclidean" });
@@ -107,6 +105,34 @@ pub fn run(a: GenArgs) -> anyhow::Result<()> {
         writeln!(out).context("writing the output")?;
     }
     out.flush().context("writing the output")
+}
+
+/// Coordinates rounded to decimals, so that they print as such: six (~0.1 m
+/// for lat/lon), as a client would send; on a plane side under 1, enough for
+/// a millionth of the side, so that a small square keeps its points apart.
+/// Dividing by a power of ten that f64 holds exactly (up to 10^22) gives the
+/// f64 nearest the decimal, whose shortest form is that decimal; a scale of
+/// 10^6 / side did not (`--plane 0.37` printed 0.24310479999999998).
+struct Decimals {
+    digits: i32,
+    scale: f64,
+}
+
+impl Decimals {
+    fn for_side(side: Option<f64>) -> Decimals {
+        let digits = 6 + side.map_or(0, |s| (-s.log10()).ceil().max(0.0) as i32);
+        Decimals { digits, scale: 10f64.powi(digits) }
+    }
+
+    fn of(&self, x: f64) -> f64 {
+        let k = (x * self.scale).round();
+        if self.digits <= 22 {
+            k / self.scale
+        } else {
+            // 10^digits is not exact past 10^22: read the decimal as text.
+            format!("{k}e-{}", self.digits).parse().unwrap_or(k / self.scale)
+        }
+    }
 }
 
 /// Two independent standard normal numbers (Box–Muller).
