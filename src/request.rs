@@ -103,11 +103,68 @@ fn object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<RawOptions>, 
 #[serde(deny_unknown_fields)]
 pub struct RawOptions {
     pub round_trip: Option<bool>,
+    #[serde(default, deserialize_with = "whole")]
     pub start: Option<usize>,
+    #[serde(default, deserialize_with = "whole")]
     pub end: Option<usize>,
     pub metric: Option<String>,
     pub time_limit_ms: Option<f64>,
+    #[serde(default, deserialize_with = "whole")]
     pub seed: Option<u64>,
+}
+
+/// Largest integer every f64 below it holds exactly: a whole number written
+/// as a float (`1.0`, `2e3`) is taken up to here.
+const MAX_EXACT_FLOAT: f64 = 9_007_199_254_740_992.0;
+
+/// `start`, `end` and `seed`: a whole number from 0 to `T`'s largest, or
+/// `null`; also written as a float (`1.0`, as Python writes a float that
+/// holds one) up to 2^53. serde's own messages spoke of Rust's types: 2^64
+/// was "invalid type: floating point `1.8446744073709552e19`, expected u64".
+fn whole<'de, D: serde::Deserializer<'de>, T: TryFrom<u64>>(d: D) -> Result<Option<T>, D::Error> {
+    use serde::de::Error;
+    struct Whole<T>(std::marker::PhantomData<T>);
+    impl<T: TryFrom<u64>> Whole<T> {
+        fn range() -> String {
+            // The largest T is the largest u64 that converts: u64's or usize's.
+            let max = if T::try_from(u64::MAX).is_ok() { u64::MAX } else { usize::MAX as u64 };
+            format!("expected a whole number from 0 to {max}")
+        }
+    }
+    impl<'de, T: TryFrom<u64>> serde::de::Visitor<'de> for Whole<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a whole number")
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<Self::Value, E> {
+            T::try_from(v).map(Some).map_err(|_| E::custom(format!("{v} is too large; {}", Self::range())))
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<Self::Value, E> {
+            match u64::try_from(v) {
+                Ok(v) => self.visit_u64(v),
+                Err(_) => Err(E::custom(format!("{v} is negative; {}", Self::range()))),
+            }
+        }
+        fn visit_f64<E: Error>(self, v: f64) -> Result<Self::Value, E> {
+            if v.fract() != 0.0 {
+                Err(E::custom(format!("{v} is not whole; {}", Self::range())))
+            } else if v < 0.0 {
+                Err(E::custom(format!("{v} is negative; {}", Self::range())))
+            } else if v >= 18_446_744_073_709_551_616.0 {
+                Err(E::custom(format!("{v:e} is too large; {}", Self::range())))
+            } else if v > MAX_EXACT_FLOAT {
+                Err(E::custom(format!(
+                    "{v:e} as a float is not exact above 2^53: write the whole number without a point or exponent"
+                )))
+            } else {
+                self.visit_u64(v as u64)
+            }
+        }
+    }
+    d.deserialize_any(Whole(std::marker::PhantomData))
 }
 
 /// A validated request: names for the output and the problem to solve.
@@ -806,7 +863,7 @@ mod tests {
         let (m, _) = message(r#"{"coordinates": [[0, 0], [1, 1]], "options": {"round_trip": false, "end": 5}}"#);
         assert_eq!(m, "options.end: 5 is out of range for 2 points");
         let (m, _) = message(r#"{"coordinates": [[0, 0], [1, 1]], "options": {"start": -1}}"#);
-        assert!(m.starts_with("options.start: invalid value: integer `-1`"), "{m}");
+        assert!(m.starts_with("options.start: -1 is negative; expected a whole number from 0 to "), "{m}");
         let (m, _) = message(r#"{"coordinates": [[0, 0], [1, 1]], "options": {"end": 1}}"#);
         assert_eq!(m, "options.end: a round trip ends at its start (0); set round_trip to false for a path to 1");
         let (m, _) = message(r#"{"coordinates": [[0, 0], [1, 1]], "options": {"end": 0}}"#);
@@ -987,5 +1044,42 @@ mod tests {
         assert_eq!((p.round_trip, p.start, p.end, p.metric, p.seed), (false, 1, Some(2), Metric::Geodesic, Some(9)));
         assert_eq!(p.time_limit, Some(Duration::from_millis(250)));
         assert_eq!(r.id.as_ref().map(Id::json), Some(r#""x""#));
+    }
+
+    /// `start`, `end` and `seed` are whole numbers: also written as floats
+    /// (`1.0`) up to 2^53, and the refusals speak of the value, not of u64.
+    #[test]
+    fn whole_number_options() {
+        let with = |opts: &str| {
+            parse(format!(r#"{{"coordinates": [[0, 0], [1, 1], [2, 2]], "options": {{{opts}}}}}"#).as_bytes())
+        };
+        let r = with(r#""round_trip": false, "start": 1.0, "end": 2e0, "seed": 18446744073709551615"#).unwrap();
+        assert_eq!((r.problem.start, r.problem.end, r.problem.seed), (1, Some(2), Some(u64::MAX)));
+        let r = with(r#""start": -0.0, "end": null, "seed": 9007199254740992.0"#).unwrap();
+        assert_eq!((r.problem.start, r.problem.end, r.problem.seed), (0, None, Some(1 << 53)));
+        let max = u64::MAX;
+        for (opts, field, reason) in [
+            (
+                r#""seed": 18446744073709551616"#,
+                "seed",
+                format!("1.8446744073709552e19 is too large; expected a whole number from 0 to {max}"),
+            ),
+            (r#""seed": -1"#, "seed", format!("-1 is negative; expected a whole number from 0 to {max}")),
+            (r#""start": -2.0"#, "start", format!("-2 is negative; expected a whole number from 0 to {max}")),
+            (r#""end": 1.5"#, "end", format!("1.5 is not whole; expected a whole number from 0 to {max}")),
+            (r#""start": 1e20"#, "start", format!("1e20 is too large; expected a whole number from 0 to {max}")),
+            (
+                r#""seed": 1e19"#,
+                "seed",
+                "1e19 as a float is not exact above 2^53: write the whole number without a point or exponent".into(),
+            ),
+            (r#""seed": "5""#, "seed", r#"invalid type: string "5", expected a whole number"#.into()),
+        ] {
+            let Err(Rejected { error: RequestError::Invalid { field: f, reason: r }, .. }) = with(opts) else {
+                panic!("accepted: {opts}")
+            };
+            assert_eq!(f, format!("options.{field}"), "{opts}");
+            assert!(r.starts_with(&format!("{reason} at line 1 column ")), "{opts}: {r}");
+        }
     }
 }
