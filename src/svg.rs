@@ -1,7 +1,7 @@
 //! `--format svg`: a picture of a tour, so a person can look at the result.
 //!
 //! Plain SVG text, no dependencies: the route as one polyline and the stops
-//! as dots, the start in red. Above [`MAX_VERTICES`] stops the polyline keeps
+//! as dots, the start in red (an open path's end as a red ring). Above [`MAX_VERTICES`] stops the polyline keeps
 //! every k-th stop, and above [`MAX_DOTS`] the dots are left out, so a
 //! 10^6-point tour stays a file a browser opens.
 
@@ -18,8 +18,10 @@ const MARGIN: f64 = 10.0;
 const MIN_SIDE: f64 = 100.0;
 
 /// The tour through `xy` (already projected, y growing upwards) in visiting
-/// order, closed back to the first stop when `closed`.
-pub fn tour(xy: &[[f64; 2]], closed: bool, title: &str) -> String {
+/// order: a round trip closed by a line to `close_to` (the first stop, or
+/// where [`closing_point`] draws it), an open path (`None`) with its end
+/// marked.
+pub fn tour(xy: &[[f64; 2]], close_to: Option<[f64; 2]>, title: &str) -> String {
     let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
     for p in xy {
         for k in 0..2 {
@@ -49,8 +51,8 @@ pub fn tour(xy: &[[f64; 2]], closed: bool, title: &str) -> String {
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let step = xy.len().div_ceil(MAX_VERTICES).max(1);
     let mut line: Vec<&[f64; 2]> = xy.iter().step_by(step).collect();
-    if closed && xy.len() > 1 {
-        line.push(&xy[0]);
+    if let Some(p) = close_to.as_ref().filter(|_| xy.len() > 1) {
+        line.push(p);
     }
     s.push_str(r##"<polyline fill="none" stroke="#1f5fa8" stroke-width="1" stroke-linejoin="round" points=""##);
     for p in line {
@@ -65,6 +67,11 @@ pub fn tour(xy: &[[f64; 2]], closed: bool, title: &str) -> String {
             let _ = write!(s, r#"<circle cx="{x:.1}" cy="{y:.1}" r="2"/>"#);
         }
         s.push_str("</g>\n");
+    }
+    if let Some(p) = xy.last().filter(|_| close_to.is_none() && xy.len() > 1) {
+        let (x, y) = at(p);
+        let _ =
+            writeln!(s, r##"<circle cx="{x:.1}" cy="{y:.1}" r="4" fill="white" stroke="#d62728" stroke-width="2"/>"##);
     }
     if let Some(p) = xy.first() {
         let (x, y) = at(p);
@@ -97,6 +104,16 @@ pub fn project_geographic(coords: &[[f64; 2]]) -> Vec<[f64; 2]> {
         .collect()
 }
 
+/// Where a geographic round trip's closing line ends: the first stop as
+/// [`project_geographic`] placed it, but a pole, which that places at the
+/// longitude of the first stop off it, at the longitude of the last stop,
+/// the stop before it on the closing leg (else that leg ran along the
+/// pole's line in the picture, a diagonal across it).
+pub fn closing_point(coords: &[[f64; 2]], xy: &[[f64; 2]]) -> Option<[f64; 2]> {
+    let (first, last) = (*xy.first()?, *xy.last()?);
+    Some(if coords.first()?[0].abs() >= 90.0 { [last[0], first[1]] } else { first })
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
@@ -108,7 +125,7 @@ mod tests {
     #[test]
     fn draws_every_stop_and_closes_the_route() {
         let xy = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]];
-        let s = tour(&xy, true, "a <b>");
+        let s = tour(&xy, Some(xy[0]), "a <b>");
         assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"));
         assert_eq!(s.matches("<circle").count(), 3, "two dots and the start");
         let points = s.split("points=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("");
@@ -129,13 +146,13 @@ mod tests {
     #[test]
     fn one_stop_or_one_place_is_a_picture() {
         for xy in [vec![[5.0, 7.0]], vec![[5.0, 7.0]; 3], vec![[0.0, 0.0], [5e-324, 0.0]], vec![]] {
-            let s = tour(&xy, true, "one");
+            let s = tour(&xy, xy.first().copied(), "one");
             let (w, h) = finite_picture(&s);
             assert!(w >= MIN_SIDE && h >= MIN_SIDE, "{w} x {h}: {s}");
             assert_eq!(s.matches("<circle").count(), xy.len(), "{s}");
         }
         // Stops on one line: a wide picture, as tall as the smallest side.
-        let (w, h) = finite_picture(&tour(&[[0.0, 1.0], [10.0, 1.0]], false, "line"));
+        let (w, h) = finite_picture(&tour(&[[0.0, 1.0], [10.0, 1.0]], Some([0.0, 1.0]), "line"));
         assert_eq!((w, h), (SIZE, MIN_SIDE));
     }
 
@@ -164,7 +181,7 @@ mod tests {
     fn a_pole_is_one_place() {
         let xy = project_geographic(&[[90.0, 0.0], [90.0, 50.0], [90.0, -120.0]]);
         assert!(xy.iter().all(|p| *p == xy[0]), "{xy:?}");
-        assert!(tour(&xy, true, "pole").contains(r#"width="100" height="100""#));
+        assert!(tour(&xy, Some(xy[0]), "pole").contains(r#"width="100" height="100""#));
         let xy = project_geographic(&[[90.0, 50.0], [80.0, 10.0], [90.0, -120.0], [80.0, 30.0]]);
         let c = 85f64.to_radians().cos();
         for (p, lon) in xy.iter().zip([10.0, 10.0, 10.0, 30.0]) {
@@ -172,12 +189,41 @@ mod tests {
         }
     }
 
+    /// An open path's end is a ring; a round trip has none and closes its line.
+    #[test]
+    fn an_open_path_marks_its_end() {
+        let xy = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]];
+        let (open, closed) = (tour(&xy, None, "path"), tour(&xy, Some(xy[0]), "trip"));
+        let rings = |s: &str| s.matches(r#"fill="white" stroke="#).count();
+        assert_eq!((rings(&open), rings(&closed)), (1, 0));
+        assert!(open.contains(r#"<circle cx="990.0" cy="10.0" r="4" fill="white""#), "{open}");
+        let points = |s: &str| s.split("points=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("").to_string();
+        assert_eq!(points(&open).split_whitespace().count(), 3);
+        assert_eq!(points(&closed).split_whitespace().count(), 4);
+    }
+
+    /// A round trip from the north pole comes back to it at the last stop's
+    /// longitude (straight up the picture), not at the first stop's.
+    #[test]
+    fn a_round_trip_from_a_pole_closes_straight_to_it() {
+        let stops = [[90.0, 0.0], [89.0, 10.0], [89.0, 100.0]];
+        let xy = project_geographic(&stops);
+        let end = closing_point(&stops, &xy).expect("stops");
+        assert_eq!(end, [xy[2][0], 90.0]);
+        assert_ne!(end, xy[0]);
+        // Off the pole the line closes at the first stop as drawn.
+        let us = [[41.9, -87.6], [40.7, -74.0], [34.1, -118.2]];
+        let xy = project_geographic(&us);
+        assert_eq!(closing_point(&us, &xy), Some(xy[0]));
+        assert_eq!(closing_point(&[], &[]), None);
+    }
+
     #[test]
     fn large_tours_are_downsampled() {
         let xy: Vec<[f64; 2]> = (0..MAX_VERTICES * 3).map(|i| [i as f64, (i % 7) as f64]).collect();
-        let s = tour(&xy, false, "big");
+        let s = tour(&xy, None, "big");
         let points = s.split("points=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("");
         assert!(points.split_whitespace().count() <= MAX_VERTICES);
-        assert_eq!(s.matches("<circle").count(), 1, "only the start above MAX_DOTS");
+        assert_eq!(s.matches("<circle").count(), 2, "only the start and the end above MAX_DOTS");
     }
 }

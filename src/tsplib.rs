@@ -41,13 +41,15 @@ pub struct Optimum {
 
 impl Solutions {
     /// `NAME : length` lines, optionally followed by `(EDGE_WEIGHT_TYPE)`;
-    /// blank lines and `#` comments are skipped, and any other line is an
-    /// error naming it (a line left out would drop its instance silently).
+    /// `#` starts a comment (a whole line, or after a length), blank lines
+    /// are skipped, and any other line is an error naming it (a line left
+    /// out would drop its instance silently).
     pub fn parse(text: &str) -> Result<Solutions, TsplibError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut optima: BTreeMap<String, Vec<Optimum>> = BTreeMap::new();
         for (no, line) in numbered_lines(text) {
-            if line.is_empty() || line.starts_with('#') {
+            let line = line.split_once('#').map_or(line, |(before, _)| before).trim();
+            if line.is_empty() {
                 continue;
             }
             let err = |reason: String| TsplibError { line: no, reason };
@@ -240,9 +242,11 @@ mod tests {
     #[test]
     fn solutions_are_name_and_length() {
         let text = "\u{feff}a280 : 2579\r\nberlin52: 7542 \n\n# comment\n\
-                    dsj1000 : 18659688 (EUC_2D)\ndsj1000 : 18660188 (CEIL_2D)\none : 0\n";
+                    dsj1000 : 18659688 (EUC_2D)\ndsj1000 : 18660188 (CEIL_2D)\none : 0\n\
+                    burma14 : 3323 # Groetschel\n  # indented comment\n";
         let s = Solutions::parse(text).unwrap();
-        assert_eq!(s.names().collect::<Vec<_>>(), ["a280", "berlin52", "dsj1000", "one"]);
+        assert_eq!(s.names().collect::<Vec<_>>(), ["a280", "berlin52", "burma14", "dsj1000", "one"]);
+        assert_eq!(s.optimum("burma14", Metric::Tsplib(Tsplib::Geo)), Some(3323.0), "a comment after the length");
         assert_eq!(
             s.optimum("a280", Metric::Tsplib(Tsplib::Euc2d)),
             Some(2579.0),

@@ -949,6 +949,28 @@ fn svg_draws_the_round_trip() {
     assert!(svg.contains("<title>3 stops, 12.000</title>"), "{svg}");
     let o = run(&["solve", "--format", "svg", "--ndjson", "-"], Some(b"{}\n"));
     assert!(!o.status.success() && stderr(&o).contains("svg"), "{}", stderr(&o));
+    // A request refused has no picture: its reason on stderr, nothing on stdout, exit 2.
+    for (bad, reason) in [
+        (
+            r#"{"coordinates": [[91, 0], [0, 0]]}"#,
+            "invalid_request: coordinates[0][0]: latitude 91 is outside [-90, 90]",
+        ),
+        ("", "invalid_json: "),
+    ] {
+        let o = run(&["solve", "--format", "svg", "-"], Some(bad.as_bytes()));
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(
+            o.stdout.is_empty() && stderr(&o).contains(&format!("standard input: no picture: {reason}")),
+            "{}",
+            stderr(&o)
+        );
+    }
+    // An open path's end is a ring; one stop is "1 stop".
+    let path = r#"{"coordinates": [[41.9, -87.6], [40.7, -74.0], [34.1, -118.2]], "options": {"round_trip": false}}"#;
+    let svg = ok(&["solve", "--format", "svg", "-"], Some(path.as_bytes()));
+    assert_eq!(svg.matches(r#"fill="white" stroke="#).count(), 1, "{svg}");
+    let one = ok(&["solve", "--format", "svg", "-"], Some(br#"{"coordinates": [[41.9, -87.6]]}"#));
+    assert!(one.contains("<title>1 stop, 0.000 km</title>"), "{one}");
 }
 
 /// Reads `child`'s stdout on a thread, a line at a time, into a channel.
@@ -1410,8 +1432,16 @@ fn bench_tsplib_names_missing_instances() {
     let o = run(&["bench", "tsplib", d, "--time-limit", "0.01", "--only", "burma14,nosuch"], None);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("nosuch"), "{}", stderr(&o));
-    let table = ok(&["bench", "tsplib", d, "--time-limit", "0.01", "--only", "burma14"], None);
+    // Names are trimmed: `--only 'burma14, one'` as a person types it.
+    let table = ok(&["bench", "tsplib", d, "--time-limit", "0.01", "--only", " burma14"], None);
     assert!(table.lines().any(|l| l.starts_with("burma14 ")), "{table}");
+    // Nothing left to solve is an error, not a table with a header alone.
+    for (solutions, args) in [("# none yet\n", &[][..]), ("burma14 : 3323\n", &["--max-n", "5"])] {
+        std::fs::write(dir.path().join("solutions"), solutions).unwrap();
+        let o = run(&[&["bench", "tsplib", d, "--time-limit", "0.01"][..], args].concat(), None);
+        assert_eq!(o.status.code(), Some(2), "{solutions}: {}", stderr(&o));
+        assert!(o.stdout.is_empty() && stderr(&o).contains("no instance to solve"), "{}", stderr(&o));
+    }
     // One node: the optimum and the tour are 0, and so is the gap.
     std::fs::write(dir.path().join("one.tsp"), "DIMENSION: 1\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n1 5 5\n")
         .unwrap();

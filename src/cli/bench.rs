@@ -42,14 +42,17 @@ pub struct BatchArgs {
     /// uniform over the contiguous US (haversine).
     #[arg(long)]
     plane: bool,
+    /// Seed of the random requests (the searches use the engine's own).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Backend: cpu, gpu or scalar, as for `solve` (default: ROUTE_OPTIM_BACKEND, else automatic).
     #[arg(long)]
     backend: Option<String>,
 }
 
 #[derive(clap::Args)]
 pub struct TsplibArgs {
+    /// A folder of `NAME.tsp` files and their optima in `solutions`.
     dir: PathBuf,
     /// Search time per instance, seconds.
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true, value_parser = super::solve::parse_seconds)]
@@ -58,15 +61,22 @@ pub struct TsplibArgs {
     #[arg(long)]
     max_n: Option<usize>,
     /// Only these instances (comma separated names).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = trimmed)]
     only: Vec<String>,
+    /// Seed of every search (default: the engine's fixed one).
     #[arg(long)]
     seed: Option<u64>,
     /// CSV instead of an aligned table.
     #[arg(long)]
     csv: bool,
+    /// Backend: cpu, gpu or scalar, as for `solve` (default: ROUTE_OPTIM_BACKEND, else automatic).
     #[arg(long)]
     backend: Option<String>,
+}
+
+/// An `--only` name without the spaces around it (`--only 'a, b'`).
+fn trimmed(name: &str) -> Result<String, String> {
+    Ok(name.trim().to_string())
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -172,6 +182,10 @@ fn tsplib_suite(a: TsplibArgs) -> anyhow::Result<()> {
             );
         };
         instances.push((name.clone(), opt, inst));
+    }
+    if instances.is_empty() {
+        let max_n = a.max_n.map_or(String::new(), |m| format!(" with at most {m} nodes"));
+        bail!("no instance to solve: {} lists none{max_n}", sol_path.display());
     }
     instances.sort_by_key(|(name, _, i)| (i.points.len(), name.clone()));
     let budget = Budget { time_limit: Some(a.time_limit), seed: a.seed, ..Budget::default() };

@@ -19,7 +19,7 @@ pub struct GenArgs {
     clustered: bool,
     /// Box the points fall in: LAT_MIN,LON_MIN,LAT_MAX,LON_MAX (degrees).
     /// Default: the contiguous United States.
-    #[arg(long, value_delimiter = ',', allow_hyphen_values = true, default_values_t = [25.0, -124.0, 49.0, -67.0])]
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true, default_value = "25,-124,49,-67")]
     bbox: Vec<f64>,
     /// Planar points in the square [0, SIDE]² with `"metric": "euclidean"`
     /// instead of lat/lon: the setting of the Beardwood–Halton–Hammersley

@@ -230,15 +230,21 @@ fn solve_document(
                 let stops = p.stops();
                 // A euclidean distance is in the coordinates' own unit.
                 let unit = if geographic { " km" } else { "" };
-                let title = format!("{stops} stops, {:.3}{unit}", p.distance_km);
+                let plural = if stops == 1 { "" } else { "s" };
+                let title = format!("{stops} stop{plural}, {:.3}{unit}", p.distance_km);
                 // Geographic stops are [lat, lon]; euclidean ones are x, y.
                 let coords = &p.coordinates[..stops];
                 let xy = if geographic { svg::project_geographic(coords) } else { coords.to_vec() };
-                let closed = p.coordinates.len() > stops;
-                write!(out, "{}", svg::tour(&xy, closed, &title)).context("writing the output")
+                let close_to = match p.coordinates.len() > stops {
+                    false => None,
+                    true if geographic => svg::closing_point(coords, &xy),
+                    true => xy.first().copied(),
+                };
+                write!(out, "{}", svg::tour(&xy, close_to, &title)).context("writing the output")
             }
-            // An error record stays JSON, so the reason is readable.
-            e => writeln!(out, "{}", render(&e, Format::Json)).context("writing the output"),
+            // A picture has no place for an error record: its code and
+            // message go to stderr, and nothing to the `.svg` file.
+            Output::Error(e) => bail!("{name}: no picture: {}: {}", e.error.code, e.error.message),
         };
     }
     let outputs = if is_array {
@@ -691,13 +697,15 @@ fn solve_tsplib(
     let sol = engine.solve(&problem, budget);
     if format == Format::Svg {
         let mut xy: Vec<[f64; 2]> = sol.order.iter().map(|&i| problem.points[i]).collect();
+        let mut close_to = xy.first().copied();
         // GEO is `[lat, lon]` in TSPLIB's DDD.MM: drawn as a map, like a request.
         if problem.metric == Metric::Tsplib(Tsplib::Geo) {
             let degrees: Vec<[f64; 2]> = xy.iter().map(|p| p.map(metric::tsplib_geo_degrees)).collect();
             xy = svg::project_geographic(&degrees);
+            close_to = svg::closing_point(&degrees, &xy);
         }
         let title = format!("{}: {} nodes, length {}", inst.name, sol.order.len(), sol.length.round());
-        return write!(out, "{}", svg::tour(&xy, true, &title)).context("writing the output");
+        return write!(out, "{}", svg::tour(&xy, close_to, &title)).context("writing the output");
     }
     let result = json!({
         "name": inst.name,
