@@ -113,25 +113,35 @@ pub struct RawOptions {
     pub seed: Option<u64>,
 }
 
-/// Largest integer every f64 below it holds exactly: a whole number written
-/// as a float (`1.0`, `2e3`) is taken up to here.
-const MAX_EXACT_FLOAT: f64 = 9_007_199_254_740_992.0;
+/// 2^53: every whole f64 below it is one integer's only spelling; from it
+/// on, `9007199254740993.0` reads as 2^53 too. A whole number written as a
+/// float (`1.0`, `2e3`) is taken below it.
+const EXACT_FLOATS_END: f64 = 9_007_199_254_740_992.0;
 
-/// `start`, `end` and `seed`: a whole number from 0 to `T`'s largest, or
-/// `null`; also written as a float (`1.0`, as Python writes a float that
-/// holds one) up to 2^53. serde's own messages spoke of Rust's types: 2^64
-/// was "invalid type: floating point `1.8446744073709552e19`, expected u64".
-fn whole<'de, D: serde::Deserializer<'de>, T: TryFrom<u64>>(d: D) -> Result<Option<T>, D::Error> {
+/// The whole-number options' types, with their largest value.
+trait Whole: TryFrom<u64> {
+    const MAX: u64;
+}
+
+impl Whole for u64 {
+    const MAX: u64 = u64::MAX;
+}
+
+impl Whole for usize {
+    const MAX: u64 = usize::MAX as u64;
+}
+
+/// `start`, `end` and `seed`: a whole number from 0 to `T::MAX`, or `null`;
+/// also written as a float (`1.0`, as Python writes a float that holds one)
+/// below 2^53. serde's own messages spoke of Rust's types: 2^64 was
+/// "invalid type: floating point `1.8446744073709552e19`, expected u64".
+fn whole<'de, D: serde::Deserializer<'de>, T: Whole>(d: D) -> Result<Option<T>, D::Error> {
     use serde::de::Error;
-    struct Whole<T>(std::marker::PhantomData<T>);
-    impl<T: TryFrom<u64>> Whole<T> {
-        fn range() -> String {
-            // The largest T is the largest u64 that converts: u64's or usize's.
-            let max = if T::try_from(u64::MAX).is_ok() { u64::MAX } else { usize::MAX as u64 };
-            format!("expected a whole number from 0 to {max}")
-        }
+    struct Visitor<T>(std::marker::PhantomData<T>);
+    fn range<T: Whole>() -> String {
+        format!("expected a whole number from 0 to {}", T::MAX)
     }
-    impl<'de, T: TryFrom<u64>> serde::de::Visitor<'de> for Whole<T> {
+    impl<'de, T: Whole> serde::de::Visitor<'de> for Visitor<T> {
         type Value = Option<T>;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("a whole number")
@@ -140,31 +150,32 @@ fn whole<'de, D: serde::Deserializer<'de>, T: TryFrom<u64>>(d: D) -> Result<Opti
             Ok(None)
         }
         fn visit_u64<E: Error>(self, v: u64) -> Result<Self::Value, E> {
-            T::try_from(v).map(Some).map_err(|_| E::custom(format!("{v} is too large; {}", Self::range())))
+            T::try_from(v).map(Some).map_err(|_| E::custom(format!("{v} is too large; {}", range::<T>())))
         }
         fn visit_i64<E: Error>(self, v: i64) -> Result<Self::Value, E> {
             match u64::try_from(v) {
                 Ok(v) => self.visit_u64(v),
-                Err(_) => Err(E::custom(format!("{v} is negative; {}", Self::range()))),
+                Err(_) => Err(E::custom(format!("{v} is negative; {}", range::<T>()))),
             }
         }
         fn visit_f64<E: Error>(self, v: f64) -> Result<Self::Value, E> {
+            let written = shown(v);
             if v.fract() != 0.0 {
-                Err(E::custom(format!("{v} is not whole; {}", Self::range())))
+                Err(E::custom(format!("{written} is not whole; {}", range::<T>())))
             } else if v < 0.0 {
-                Err(E::custom(format!("{v} is negative; {}", Self::range())))
+                Err(E::custom(format!("{written} is negative; {}", range::<T>())))
             } else if v >= 18_446_744_073_709_551_616.0 {
-                Err(E::custom(format!("{v:e} is too large; {}", Self::range())))
-            } else if v > MAX_EXACT_FLOAT {
+                Err(E::custom(format!("{written} is too large; {}", range::<T>())))
+            } else if v >= EXACT_FLOATS_END {
                 Err(E::custom(format!(
-                    "{v:e} as a float is not exact above 2^53: write the whole number without a point or exponent"
+                    "{written} as a float is not exact from 2^53 on: write the whole number without a point or exponent"
                 )))
             } else {
                 self.visit_u64(v as u64)
             }
         }
     }
-    d.deserialize_any(Whole(std::marker::PhantomData))
+    d.deserialize_any(Visitor(std::marker::PhantomData))
 }
 
 /// A validated request: names for the output and the problem to solve.
@@ -1047,7 +1058,7 @@ mod tests {
     }
 
     /// `start`, `end` and `seed` are whole numbers: also written as floats
-    /// (`1.0`) up to 2^53, and the refusals speak of the value, not of u64.
+    /// (`1.0`) below 2^53, and the refusals speak of the value, not of u64.
     #[test]
     fn whole_number_options() {
         let with = |opts: &str| {
@@ -1055,24 +1066,25 @@ mod tests {
         };
         let r = with(r#""round_trip": false, "start": 1.0, "end": 2e0, "seed": 18446744073709551615"#).unwrap();
         assert_eq!((r.problem.start, r.problem.end, r.problem.seed), (1, Some(2), Some(u64::MAX)));
-        let r = with(r#""start": -0.0, "end": null, "seed": 9007199254740992.0"#).unwrap();
-        assert_eq!((r.problem.start, r.problem.end, r.problem.seed), (0, None, Some(1 << 53)));
-        let max = u64::MAX;
+        let r = with(r#""start": -0.0, "end": null, "seed": 9007199254740991.0"#).unwrap();
+        assert_eq!((r.problem.start, r.problem.end, r.problem.seed), (0, None, Some((1 << 53) - 1)));
+        let (seed, index) = (u64::MAX, usize::MAX);
+        let not_exact = "as a float is not exact from 2^53 on: write the whole number without a point or exponent";
         for (opts, field, reason) in [
             (
                 r#""seed": 18446744073709551616"#,
                 "seed",
-                format!("1.8446744073709552e19 is too large; expected a whole number from 0 to {max}"),
+                format!("1.8446744073709552e19 is too large; expected a whole number from 0 to {seed}"),
             ),
-            (r#""seed": -1"#, "seed", format!("-1 is negative; expected a whole number from 0 to {max}")),
-            (r#""start": -2.0"#, "start", format!("-2 is negative; expected a whole number from 0 to {max}")),
-            (r#""end": 1.5"#, "end", format!("1.5 is not whole; expected a whole number from 0 to {max}")),
-            (r#""start": 1e20"#, "start", format!("1e20 is too large; expected a whole number from 0 to {max}")),
-            (
-                r#""seed": 1e19"#,
-                "seed",
-                "1e19 as a float is not exact above 2^53: write the whole number without a point or exponent".into(),
-            ),
+            (r#""seed": -1"#, "seed", format!("-1 is negative; expected a whole number from 0 to {seed}")),
+            (r#""start": -2.0"#, "start", format!("-2 is negative; expected a whole number from 0 to {index}")),
+            (r#""end": 1.5"#, "end", format!("1.5 is not whole; expected a whole number from 0 to {index}")),
+            (r#""end": 1e-300"#, "end", format!("1e-300 is not whole; expected a whole number from 0 to {index}")),
+            (r#""start": -1e300"#, "start", format!("-1e300 is negative; expected a whole number from 0 to {index}")),
+            (r#""start": 1e20"#, "start", format!("1e20 is too large; expected a whole number from 0 to {index}")),
+            (r#""seed": 1e19"#, "seed", format!("1e19 {not_exact}")),
+            // 2^53 + 1 reads as 2^53: refused rather than taken as another seed.
+            (r#""seed": 9007199254740993.0"#, "seed", format!("9007199254740992 {not_exact}")),
             (r#""seed": "5""#, "seed", r#"invalid type: string "5", expected a whole number"#.into()),
         ] {
             let Err(Rejected { error: RequestError::Invalid { field: f, reason: r }, .. }) = with(opts) else {

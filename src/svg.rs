@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-/// Polyline vertices at most.
+/// Stops the polyline keeps at most, besides the last and the way back.
 pub const MAX_VERTICES: usize = 100_000;
 /// Stops drawn as dots at most.
 pub const MAX_DOTS: usize = 20_000;
@@ -51,6 +51,11 @@ pub fn tour(xy: &[[f64; 2]], close_to: Option<[f64; 2]>, title: &str) -> String 
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let step = xy.len().div_ceil(MAX_VERTICES).max(1);
     let mut line: Vec<&[f64; 2]> = xy.iter().step_by(step).collect();
+    // The last stop stays on a thinned line: the end's ring, or the
+    // closing leg from it, is drawn from there.
+    if let Some(last) = xy.last().filter(|_| !(xy.len() - 1).is_multiple_of(step)) {
+        line.push(last);
+    }
     if let Some(p) = close_to.as_ref().filter(|_| xy.len() > 1) {
         line.push(p);
     }
@@ -152,7 +157,7 @@ mod tests {
             assert_eq!(s.matches("<circle").count(), xy.len(), "{s}");
         }
         // Stops on one line: a wide picture, as tall as the smallest side.
-        let (w, h) = finite_picture(&tour(&[[0.0, 1.0], [10.0, 1.0]], Some([0.0, 1.0]), "line"));
+        let (w, h) = finite_picture(&tour(&[[0.0, 1.0], [10.0, 1.0]], None, "line"));
         assert_eq!((w, h), (SIZE, MIN_SIDE));
     }
 
@@ -223,7 +228,10 @@ mod tests {
         let xy: Vec<[f64; 2]> = (0..MAX_VERTICES * 3).map(|i| [i as f64, (i % 7) as f64]).collect();
         let s = tour(&xy, None, "big");
         let points = s.split("points=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("");
-        assert!(points.split_whitespace().count() <= MAX_VERTICES);
+        assert!(points.split_whitespace().count() <= MAX_VERTICES + 1);
+        // The line still ends at the last stop, where the end's ring is.
+        let end = s.split(r#"<circle cx=""#).nth(1).and_then(|r| r.split('"').next()).unwrap_or("");
+        assert_eq!(points.split_whitespace().last().and_then(|p| p.split(',').next()), Some(end), "{end}");
         assert_eq!(s.matches("<circle").count(), 2, "only the start and the end above MAX_DOTS");
     }
 }

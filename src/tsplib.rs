@@ -47,14 +47,15 @@ impl Solutions {
     pub fn parse(text: &str) -> Result<Solutions, TsplibError> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut optima: BTreeMap<String, Vec<Optimum>> = BTreeMap::new();
-        for (no, line) in numbered_lines(text) {
-            let line = line.split_once('#').map_or(line, |(before, _)| before).trim();
+        for (no, written) in numbered_lines(text) {
+            let line = written.split_once('#').map_or(written, |(before, _)| before).trim();
             if line.is_empty() {
                 continue;
             }
             let err = |reason: String| TsplibError { line: no, reason };
             let Some((name, value)) = line.split_once(':').map(|(k, v)| (k.trim(), v.trim())) else {
-                return Err(err(format!("expected `NAME : length`, found {line:?}")));
+                // The line as written: `a#1 : 5` is not `a`.
+                return Err(err(format!("expected `NAME : length`, found {:?}", written.trim())));
             };
             if name.is_empty() {
                 return Err(err("no instance name before the colon".into()));
@@ -263,6 +264,7 @@ mod tests {
         assert_eq!(error("a : -3"), r#"line 1: a: the optimum "-3" is not a length (a number, 0 or more)"#);
         assert_eq!(error("a : inf"), r#"line 1: a: the optimum "inf" is not a length (a number, 0 or more)"#);
         assert_eq!(error("burma14 = 3323"), r#"line 1: expected `NAME : length`, found "burma14 = 3323""#);
+        assert_eq!(error("a#1 : 5"), r#"line 1: expected `NAME : length`, found "a#1 : 5""#);
         assert_eq!(
             error("a : 5 (MAN_2D)"),
             "line 1: a: (MAN_2D) is not an EDGE_WEIGHT_TYPE read here (EUC_2D, CEIL_2D, ATT or GEO)"

@@ -971,6 +971,13 @@ fn svg_draws_the_round_trip() {
     assert_eq!(svg.matches(r#"fill="white" stroke="#).count(), 1, "{svg}");
     let one = ok(&["solve", "--format", "svg", "-"], Some(br#"{"coordinates": [[41.9, -87.6]]}"#));
     assert!(one.contains("<title>1 stop, 0.000 km</title>"), "{one}");
+    // A round trip from the pole comes back up to it at the last stop's
+    // longitude: the closing leg is vertical.
+    let pole = ok(&["solve", "--format", "svg", "-"], Some(br#"{"coordinates": [[90, 0], [89, 10], [89, 100]]}"#));
+    let points = pole.split("points=\"").nth(1).and_then(|r| r.split('"').next()).expect("polyline");
+    let xy: Vec<(&str, &str)> = points.split_whitespace().filter_map(|p| p.split_once(',')).collect();
+    assert_eq!(xy.len(), 4, "{points}");
+    assert!(xy[3].0 == xy[2].0 && xy[3].1 == xy[0].1 && xy[3].0 != xy[0].0, "{points}");
 }
 
 /// Reads `child`'s stdout on a thread, a line at a time, into a channel.
@@ -1435,6 +1442,8 @@ fn bench_tsplib_names_missing_instances() {
     // Names are trimmed: `--only 'burma14, one'` as a person types it.
     let table = ok(&["bench", "tsplib", d, "--time-limit", "0.01", "--only", " burma14"], None);
     assert!(table.lines().any(|l| l.starts_with("burma14 ")), "{table}");
+    let o = run(&["bench", "tsplib", d, "--time-limit", "0.01", "--only", "burma14,"], None);
+    assert!(o.status.code() == Some(2) && stderr(&o).contains("an empty instance name"), "{}", stderr(&o));
     // Nothing left to solve is an error, not a table with a header alone.
     for (solutions, args) in [("# none yet\n", &[][..]), ("burma14 : 3323\n", &["--max-n", "5"])] {
         std::fs::write(dir.path().join("solutions"), solutions).unwrap();

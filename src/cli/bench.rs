@@ -76,7 +76,10 @@ pub struct TsplibArgs {
 
 /// An `--only` name without the spaces around it (`--only 'a, b'`).
 fn trimmed(name: &str) -> Result<String, String> {
-    Ok(name.trim().to_string())
+    match name.trim() {
+        "" => Err("an empty instance name".into()),
+        name => Ok(name.to_string()),
+    }
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<()> {
@@ -184,8 +187,9 @@ fn tsplib_suite(a: TsplibArgs) -> anyhow::Result<()> {
         instances.push((name.clone(), opt, inst));
     }
     if instances.is_empty() {
+        let only = if a.only.is_empty() { String::new() } else { format!(" of --only {}", a.only.join(",")) };
         let max_n = a.max_n.map_or(String::new(), |m| format!(" with at most {m} nodes"));
-        bail!("no instance to solve: {} lists none{max_n}", sol_path.display());
+        bail!("no instance to solve: {} lists none{only}{max_n}", sol_path.display());
     }
     instances.sort_by_key(|(name, _, i)| (i.points.len(), name.clone()));
     let budget = Budget { time_limit: Some(a.time_limit), seed: a.seed, ..Budget::default() };
@@ -211,7 +215,7 @@ fn tsplib_suite(a: TsplibArgs) -> anyhow::Result<()> {
         }
         .context(WRITING)?;
     }
-    if !gaps.is_empty() && !a.csv {
+    if !a.csv {
         let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
         writeln!(out, "mean gap over {} instances: {mean:.3}% ({})", gaps.len(), engine.backend().name())
             .context(WRITING)?;

@@ -95,8 +95,7 @@ pub fn run(a: GenArgs) -> anyhow::Result<()> {
                 } else {
                     (lat0 + rng.f64() * dlat, lon0 + rng.f64() * dlon)
                 };
-                // The rounding may pass an edge by half a step.
-                [round.of(lat).clamp(lat0, lat1), round.of(lon).clamp(lon0, lon1)]
+                [round.within(lat, lat0, lat1), round.within(lon, lon0, lon1)]
             })
             .collect();
         let options = a.plane.map(|_| Options { metric: "euclidean" });
@@ -120,16 +119,35 @@ struct Decimals {
 
 impl Decimals {
     fn for_side(side: Option<f64>) -> Decimals {
-        let digits = 6 + side.map_or(0, |s| (-s.log10()).ceil().max(0.0) as i32);
+        // The first power of ten at or under the side, compared as the text
+        // `1e-E` reads (as the side was), not through log10's rounding.
+        let tenth_powers =
+            side.map_or(Some(0), |s| (0..400).find(|e| format!("1e-{e}").parse().is_ok_and(|p: f64| p <= s)));
+        let digits = 6 + tenth_powers.unwrap_or(0);
         Decimals { digits, scale: 10f64.powi(digits) }
     }
 
-    fn of(&self, x: f64) -> f64 {
+    /// `x` rounded, moved in by a step where rounding passed `lo` or `hi`
+    /// (which need not be on the grid: a side of 0.123456789).
+    fn within(&self, x: f64, lo: f64, hi: f64) -> f64 {
         let k = (x * self.scale).round();
+        let v = self.decimal(k);
+        if v > hi {
+            self.decimal(k - 1.0)
+        } else if v < lo {
+            self.decimal(k + 1.0)
+        } else {
+            v
+        }
+    }
+
+    /// k · 10^-digits, the f64 nearest it.
+    fn decimal(&self, k: f64) -> f64 {
         if self.digits <= 22 {
             k / self.scale
         } else {
-            // 10^digits is not exact past 10^22: read the decimal as text.
+            // 10^digits is not exact past 10^22: read the decimal as text,
+            // which never fails on an integer and an exponent.
             format!("{k}e-{}", self.digits).parse().unwrap_or(k / self.scale)
         }
     }
@@ -140,4 +158,36 @@ fn gaussian_pair(rng: &mut fastrand::Rng) -> (f64, f64) {
     let r = (-2.0 * (1.0 - rng.f64()).ln()).sqrt();
     let t = std::f64::consts::TAU * rng.f64();
     (r * t.cos(), r * t.sin())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Six decimals, or one more for each power of ten the side is under 1,
+    /// taken from the side as written (no `log10` rounding at 1e-30).
+    #[test]
+    fn decimals_follow_the_side() {
+        for (side, digits) in
+            [(None, 6), (Some(1000.0), 6), (Some(1.0), 6), (Some(0.999), 7), (Some(0.1), 7), (Some(1e-30), 36)]
+        {
+            assert_eq!(Decimals::for_side(side).digits, digits, "{side:?}");
+        }
+        assert_eq!(Decimals::for_side(Some(MIN_SIDE)).digits, 106);
+    }
+
+    /// A value rounded past a bound off the grid steps back inside it, on
+    /// the grid: the side 0.123456789 has seven decimals' steps.
+    #[test]
+    fn rounding_stays_within_the_bounds() {
+        let d = Decimals::for_side(Some(0.123456789));
+        assert_eq!(d.within(0.12345678, 0.0, 0.123456789), 0.1234567);
+        assert_eq!(d.within(0.1234568, 0.0, 0.123456789), 0.1234567);
+        assert_eq!(d.within(0.00000004, 0.00000003, 0.1), 0.0000001);
+        assert_eq!(d.within(0.05, 0.0, 0.123456789), 0.05);
+        // Past 10^22 the decimal is read as text: 1e-30's grid.
+        let d = Decimals::for_side(Some(1e-30));
+        assert_eq!(d.within(6.57040000001e-31, 0.0, 1e-30), 6.5704e-31);
+        assert_eq!(d.within(1e-30, 0.0, 1e-30).to_string(), "0.000000000000000000000000000001");
+    }
 }

@@ -704,7 +704,8 @@ fn solve_tsplib(
             xy = svg::project_geographic(&degrees);
             close_to = svg::closing_point(&degrees, &xy);
         }
-        let title = format!("{}: {} nodes, length {}", inst.name, sol.order.len(), sol.length.round());
+        let plural = if sol.order.len() == 1 { "" } else { "s" };
+        let title = format!("{}: {} node{plural}, length {}", inst.name, sol.order.len(), sol.length.round());
         return write!(out, "{}", svg::tour(&xy, close_to, &title)).context("writing the output");
     }
     let result = json!({
