@@ -66,14 +66,17 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<()> {
         let (stop, shutdown) = tokio::sync::watch::channel(false);
         // The first SIGTERM or Ctrl-C stops after the batch in flight; a
         // second quits at once, as `solve` does. What was not checkpointed
-        // is read and answered again on restart, with the same UUIDs.
+        // is read and answered again on restart, with the same UUIDs. The
+        // handler is set up before the task, so that a failure to is an
+        // error at start, not a task gone and a stop that never comes.
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("listening for SIGTERM")?;
         tokio::spawn(async move {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
             for first in [true, false] {
+                // A Ctrl-C handler that cannot be set up leaves SIGTERM.
                 tokio::select! {
                     _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
+                    Ok(()) = tokio::signal::ctrl_c() => {}
                 }
                 if first {
                     tracing::info!("stopping: finishing the batch in flight (signal again to quit at once)");
