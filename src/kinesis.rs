@@ -4,7 +4,8 @@
 //! Kinesis takes at most 500 records and 5 MiB (data plus partition keys) a
 //! call, and answers per record: some entries of a successful call can still
 //! fail (throttling). Only the failed entries are sent again, after an
-//! exponential backoff with full jitter, a capped number of times. Errors
+//! exponential backoff with full jitter: until the deadline where there is
+//! one (Lambda), else a capped number of times (the worker). Errors
 //! that retrying cannot fix (no such stream, access denied) end at once.
 
 use crate::batch::Record;
@@ -29,13 +30,25 @@ pub fn output_uuid(event_source_arn: &str, sequence_number: &str) -> String {
     uuid::Uuid::new_v5(&UUID_NAMESPACE, format!("{event_source_arn}/{sequence_number}").as_bytes()).to_string()
 }
 
+/// The first bytes of a record the Kinesis Producer Library aggregated.
+const KPL_MAGIC: [u8; 4] = [0xf3, 0x89, 0x9a, 0xc2];
+
 /// A record read from a stream, decoded, with its output's identity. A
 /// request whose prediction cannot fit one output record is refused here,
-/// before any time is spent solving it.
+/// before any time is spent solving it. A KPL aggregate (many requests in
+/// one record, sharing its sequence number and so its output's UUID) is
+/// answered with one error record that says so, rather than serde's
+/// "expected value at line 1 column 1".
 pub fn record(data: &[u8], stream_arn: &str, shard_id: String, sequence_number: String) -> Record {
     let uuid = output_uuid(stream_arn, &sequence_number);
     let source = Some(Source { shard_id, sequence_number });
-    let parsed = request::parse(data).and_then(|req| fits(req, &uuid, &source, data.len()));
+    let parsed = if data.starts_with(&KPL_MAGIC) {
+        let why = "a record aggregated by the Kinesis Producer Library (its magic bytes F3 89 9A C2), not one \
+                   request: send one request a record (KPL AggregationEnabled=false)";
+        Err(Rejected { id: None, error: RequestError::InvalidJson(why.into()) })
+    } else {
+        request::parse(data).and_then(|req| fits(req, &uuid, &source, data.len()))
+    };
     Record { parsed, uuid, source }
 }
 
@@ -132,19 +145,18 @@ impl Writer {
     /// have landed; a replay writes the same outputs). The client's own
     /// timeouts (30 s a call) would otherwise outlast the invocation, and
     /// Lambda would never get the partial-batch response. Until the
-    /// deadline, throttled entries are sent again however often: on a
-    /// stream short of throughput, a record given up with time left is
-    /// solved again, with every record after it, when Lambda resends the
-    /// batch. Other failures, and any without a deadline, end it after
-    /// `max_attempts` calls.
+    /// deadline, failed entries (throttled, `InternalFailure`, a call that
+    /// failed or timed out) are sent again however often: a record given up
+    /// with time left is solved again, with every record after it, when
+    /// Lambda resends the batch, and each resend spends one of the event
+    /// source's retries. Without a deadline (the worker, which retries
+    /// batches itself), `max_attempts` calls.
     pub async fn put_all(&self, records: &[Outgoing], deadline: Option<Instant>) -> WriteReport {
         let mut report = WriteReport { written: vec![false; records.len()], ..WriteReport::default() };
         let mut pending: Vec<usize> = (0..records.len()).collect();
         let mut rng = fastrand::Rng::new();
-        // Rounds that count against `max_attempts`.
-        let mut counted = 0;
         for attempt in 0.. {
-            if pending.is_empty() || counted >= self.max_attempts {
+            if pending.is_empty() || deadline.is_none() && attempt >= self.max_attempts {
                 break;
             }
             if attempt > 0 {
@@ -156,7 +168,6 @@ impl Writer {
                 tokio::time::sleep(pause).await;
             }
             let mut failed = Vec::new();
-            let mut throttled_only = deadline.is_some();
             for chunk in chunks(records, &pending) {
                 let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
                 if left.is_some_and(|l| l.is_zero()) {
@@ -188,19 +199,12 @@ impl Writer {
                         for (k, &i) in chunk.iter().enumerate() {
                             match out.records().get(k) {
                                 Some(r) if r.error_code().is_none() => report.written[i] = true,
-                                r => {
-                                    let code = r.and_then(|r| r.error_code());
-                                    throttled_only &= code == Some("ProvisionedThroughputExceededException");
-                                    failed.push(i)
-                                }
+                                _ => failed.push(i),
                             }
                         }
                     }
                     Err(e) => {
                         let service = e.as_service_error();
-                        throttled_only &= service.is_some_and(|s| {
-                            s.is_provisioned_throughput_exceeded_exception() || s.is_kms_throttling_exception()
-                        });
                         // Errors that resending cannot mend.
                         let fatal = service.is_some_and(|s| {
                             s.is_resource_not_found_exception()
@@ -221,9 +225,6 @@ impl Writer {
                         failed.extend_from_slice(chunk);
                     }
                 }
-            }
-            if !throttled_only {
-                counted += 1;
             }
             pending = failed;
         }
@@ -476,6 +477,26 @@ mod tests {
         // Half as many points fit, and are solved.
         let half = requests(&mut fastrand::Rng::with_seed(4), 30_000, true, "");
         assert!(record(half.as_bytes(), arn, "s".into(), "10".into()).parsed.is_ok());
+    }
+
+    /// A KPL aggregate gets one error record saying what it is; a record
+    /// that only starts with some of its magic bytes is plain bad JSON.
+    #[test]
+    fn kpl_aggregates_are_named() {
+        let arn = "arn:aws:kinesis:us-east-1:000000000000:stream/requests";
+        let mut kpl = KPL_MAGIC.to_vec();
+        kpl.extend_from_slice(b"\x0a\x01k\x1a\x05\x08\x00\x1a\x01{");
+        let r = record(&kpl, arn, "s".into(), "11".into());
+        let Err(rejected) = &r.parsed else { panic!("an aggregate was accepted") };
+        assert_eq!(rejected.error.code(), "invalid_json");
+        let message = rejected.error.to_string();
+        assert!(
+            message.contains("Kinesis Producer Library") && message.contains("AggregationEnabled=false"),
+            "{message}"
+        );
+        let r = record(&KPL_MAGIC[..3], arn, "s".into(), "12".into());
+        let Err(rejected) = &r.parsed else { panic!("bad bytes were accepted") };
+        assert!(!rejected.error.to_string().contains("Producer"), "{}", rejected.error);
     }
 
     #[test]

@@ -168,8 +168,9 @@ async fn throttled_put_records_are_resent_until_every_output_arrives() {
 /// answers before it, and Lambda resumes at the first unwritten record in
 /// batch order, here the eighth of 30. The proxy throttles the outputs of
 /// the requests with an `always-throttled` id at every call (the eighth
-/// and the twentieth); the others' random throttling is resent until they
-/// are in.
+/// and the twentieth); the others' random throttling, and the
+/// `InternalFailure`s of the fourth's and the thirteenth's first three
+/// calls, are resent until they are in.
 #[tokio::test(flavor = "multi_thread")]
 async fn outputs_unwritten_at_the_deadline_resume_at_the_first_of_them() {
     let Some((_, proxy_url)) = services() else { return };
@@ -177,10 +178,14 @@ async fn outputs_unwritten_at_the_deadline_resume_at_the_first_of_them() {
     let (requests, predictions) = (unique("dl-req"), unique("dl-pred"));
     let arn = create_stream(&kinesis, &requests).await;
     create_stream(&kinesis, &predictions).await;
-    let blocked = [7, 19];
+    let (blocked, failing) = ([7, 19], [3, 12]);
     let data: Vec<Vec<u8>> = (0..30)
         .map(|k| {
-            let id = if blocked.contains(&k) { format!("always-throttled-{k}") } else { format!("r{k}") };
+            let id = match k {
+                _ if blocked.contains(&k) => format!("always-throttled-{k}"),
+                _ if failing.contains(&k) => format!("internal-failure-{k}"),
+                _ => format!("r{k}"),
+            };
             let coords = [[41.0 + k as f64 * 0.01, -87.0], [40.0, -80.0], [35.0, -90.0], [33.0, -84.0]];
             json!({"id": id, "coordinates": coords}).to_string().into_bytes()
         })
@@ -190,8 +195,10 @@ async fn outputs_unwritten_at_the_deadline_resume_at_the_first_of_them() {
     assert_eq!(records.len(), 30);
     let event: KinesisEvent = serde_json::from_value(lambda_event(&records, &arn)).unwrap();
 
-    // One counted call an entry: only the deadline keeps resending throttled
-    // entries, so without it they would be reported after one call.
+    // One call an entry without a deadline: only the deadline keeps
+    // resending, so without it the failed entries would be reported after
+    // one call (and InternalFailures were, before: the fourth record's
+    // output was given up with most of the time left).
     let mut through_proxy = Writer::new(client(Some(&proxy_url)).await, &predictions);
     through_proxy.max_attempts = 1;
     let st = state(through_proxy);

@@ -7,7 +7,9 @@ and the two answers merged in entry order. Every PutRecords call's entry count
 and payload bytes are appended to the log file, one JSON line each, so tests
 can check the 500-record / 5 MiB limits. An entry whose data holds the bytes
 `always-throttled` (a test's marker in its request id, which the prediction
-repeats) is throttled at every call, so it is never written.
+repeats) is throttled at every call, so it is never written. One whose data
+holds `internal-failure` is answered InternalFailure at its first
+INTERNAL_FAILURES calls (counted by partition key), then forwarded.
 
 With NO_ITERATOR_SHARD, GetShardIterator on that shard is answered without a
 ShardIterator, as Kinesis may answer it for a closed shard asked for a
@@ -45,6 +47,23 @@ GONE_SHARD = os.environ.get("GONE_SHARD")
 lock = threading.Lock()
 rng = random.Random(7)
 gone = False
+INTERNAL_FAILURES = 3
+# InternalFailure answers given so far, by partition key.
+internal_failures = {}
+
+
+def refusal(entry):
+    """The error code a PutRecords entry is answered with here, or None to forward it."""
+    data = base64.b64decode(entry["Data"])
+    if b"internal-failure" in data:
+        with lock:
+            n = internal_failures.get(entry["PartitionKey"], 0)
+            internal_failures[entry["PartitionKey"]] = n + 1
+        if n < INTERNAL_FAILURES:
+            return "InternalFailure"
+    if b"always-throttled" in data or rng.random() < FRACTION:
+        return "ProvisionedThroughputExceededException"
+    return None
 
 
 def log_answer(answer):
@@ -119,9 +138,8 @@ class Proxy(BaseHTTPRequestHandler):
             with open(LOG, "a") as log:
                 size = sum(len(base64.b64decode(e["Data"])) + len(e["PartitionKey"]) for e in entries)
                 log.write(json.dumps({"records": len(entries), "bytes": size}) + "\n")
-            throttled = [b"always-throttled" in base64.b64decode(e["Data"]) or rng.random() < FRACTION
-                         for e in entries]
-            keep = [e for e, t in zip(entries, throttled) if not t]
+            refused = [refusal(e) for e in entries]
+            keep = [e for e, r in zip(entries, refused) if r is None]
             results = []
             if keep:
                 status, ctype, out = forward(self, json.dumps(dict(req, Records=keep)).encode())
@@ -129,11 +147,7 @@ class Proxy(BaseHTTPRequestHandler):
                     return self.reply(status, ctype, out)
                 results = json.loads(out)["Records"]
             it = iter(results)
-            merged = [
-                {"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "Rate exceeded (proxy)"}
-                if t else next(it)
-                for t in throttled
-            ]
+            merged = [{"ErrorCode": r, "ErrorMessage": f"{r} (proxy)"} if r else next(it) for r in refused]
             failed = sum(1 for r in merged if "ErrorCode" in r)
             return self.reply(200, "application/x-amz-json-1.1",
                               json.dumps({"FailedRecordCount": failed, "Records": merged}).encode())
