@@ -67,8 +67,8 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<()> {
         // The first SIGTERM or Ctrl-C stops after the batch in flight; a
         // second quits at once, as `solve` does. What was not checkpointed
         // is read and answered again on restart, with the same UUIDs. The
-        // handler is set up before the task, so that a failure to is an
-        // error at start, not a task gone and a stop that never comes.
+        // SIGTERM handler is set up before the task: failing to set it up
+        // is an error at start, not a task gone and a stop that never comes.
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .context("listening for SIGTERM")?;
         tokio::spawn(async move {
