@@ -305,6 +305,49 @@ fn heuristic_is_near_held_karp_just_above_the_exact_limit() {
     }
 }
 
+/// Stops in clusters larger than the candidate lists: 12 within a metre of
+/// each of 12 places across the US, round trips and open paths. The order
+/// of the places must be close to the best: the tour is at most the optimum
+/// over the places plus what a cluster can add (11 legs across it and its
+/// two ends off the centre, 24 radii), and no shorter than that optimum less
+/// 2 radii a place. With the
+/// 10 nearest alone no list left its cluster and the places kept the greedy
+/// start's order (BENCHMARKS.md, "Clustered stops").
+#[test]
+fn clustered_stops_visit_their_places_in_a_good_order() {
+    let engine = engine();
+    let mut rng = fastrand::Rng::with_seed(22);
+    let (m, k, r_km) = (12, 12, 0.001);
+    for case in 0..12 {
+        let places: Vec<[f64; 2]> = (0..m).map(|_| [25.0 + rng.f64() * 24.0, -124.0 + rng.f64() * 57.0]).collect();
+        let km_per_degree = Metric::Haversine.dist([0.0, 0.0], [1.0, 0.0]);
+        let points: Vec<[f64; 2]> = places
+            .iter()
+            .flat_map(|c| {
+                let lon_scale = c[0].to_radians().cos();
+                (0..k)
+                    .map(|_| {
+                        let (a, d) = (rng.f64() * std::f64::consts::TAU, 0.9 * r_km * rng.f64().sqrt() / km_per_degree);
+                        [c[0] + d * a.cos(), c[1] + d * a.sin() / lon_scale]
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        // Every other case an open path with a free end.
+        let round_trip = case % 2 == 0;
+        let p = problem(points, Metric::Haversine, round_trip, 0, None);
+        let s = engine.solve(&p, &Budget::default());
+        check(&p, &s);
+        let (_, best) = exact::held_karp(m, |i, j| Metric::Haversine.dist(places[i], places[j]), 0, None, round_trip);
+        let (low, high) = (best - 2.0 * r_km * m as f64, best + 24.0 * r_km * m as f64);
+        assert!(
+            s.length >= low && s.length <= high,
+            "case {case} (round trip {round_trip}): {} km, places {best} km",
+            s.length
+        );
+    }
+}
+
 /// Open paths whose end is free: the dummy node heads every candidate list,
 /// so the search can move the path's end anywhere. The first instance is one
 /// that once stayed 0.9% above the optimum for every seed and budget.

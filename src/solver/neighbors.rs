@@ -186,6 +186,67 @@ impl Neighbors {
         Neighbors { offs, list }
     }
 
+    /// These lists (`m`'s K nearest) with `extra` more candidates a node, the
+    /// nearest by alpha (below) of those not listed yet, when some edge of the
+    /// minimum spanning tree lies in neither of its ends' lists; else the
+    /// lists as they are. Each list stays in distance order, ties by index.
+    ///
+    /// Where points come in clusters of more than K (stops in the same
+    /// building, geocoded a few metres apart), a node's K nearest all lie in
+    /// its own cluster: the lists hold no edge between clusters, no move can
+    /// change the order in which the tour visits them, and it stays as the
+    /// greedy start left it (a review measured tours 9% to 46% too long).
+    /// The spanning tree's edges between clusters are then missing from the
+    /// lists, which is the test. Alpha-nearness (Helsgaun's, from the tree
+    /// alone, no 1-tree ascent): alpha(i, j) is d(i, j) less the longest
+    /// tree edge on the path from i to j, the least a tree containing (i, j)
+    /// is longer than the minimum; it is small from every node of a cluster
+    /// to the nodes of the clusters next to it. On uniform random points the
+    /// tree's edges are among the nearest and nothing changes (measured in
+    /// BENCHMARKS.md, "Clustered stops").
+    ///
+    /// O(n²) time, O(n) memory a thread: for a matrix of up to
+    /// `MATRIX_MAX_N` points.
+    pub fn with_spanning_candidates(self, m: &DistMatrix, extra: usize) -> Neighbors {
+        let n = m.n();
+        if extra == 0 || n < 3 {
+            return self;
+        }
+        let tree = SpanningTree::of(m);
+        let listed = |u: u32, v: u32| self.of(u).contains(&v) || self.of(v).contains(&u);
+        let missing = tree.order[1..].iter().filter(|&&u| !listed(u, tree.parent[u as usize])).count();
+        if missing == 0 {
+            return self;
+        }
+        tracing::debug!(n, missing, extra, "spanning-tree edges not in the nearest lists: alpha candidates added");
+        let rows: Vec<Vec<u32>> = (0..n)
+            .into_par_iter()
+            .with_min_len(ROWS_PER_TASK)
+            .map_init(
+                || (vec![0f32; n], vec![u32::MAX; n], Vec::new()),
+                |(beta, mark, keys), i| {
+                    tree.longest_edges_from(i as u32, beta, mark);
+                    let own = self.of(i as u32);
+                    let row = m.row(i);
+                    keys.clear();
+                    keys.extend(
+                        (0..n)
+                            .filter(|&j| j != i && !own.contains(&(j as u32)))
+                            .map(|j| (order_key(row[j] - beta[j]) << 32 | order_key(row[j]), j as u32)),
+                    );
+                    let take = extra.min(keys.len());
+                    if take < keys.len() {
+                        keys.select_nth_unstable(take);
+                    }
+                    let mut out: Vec<u32> = own.iter().copied().chain(keys[..take].iter().map(|&(_, j)| j)).collect();
+                    out.sort_unstable_by_key(|&j| (order_key(row[j as usize]), j));
+                    out
+                },
+            )
+            .collect();
+        Neighbors::from_rows(rows)
+    }
+
     /// The K nearest by a k-d tree over the metric's embedding, and with
     /// `quadrant` > 0 also the nearest `quadrant` points of each quadrant
     /// around the node (east/north in the tangent plane on the sphere; found
@@ -307,6 +368,67 @@ impl Neighbors {
             }))
             .collect();
         Neighbors::from_rows(rows)
+    }
+}
+
+/// A minimum spanning tree of a full matrix (Prim, O(n²)), rooted at node 0.
+struct SpanningTree {
+    /// Nodes in the order Prim took them: every node after its parent.
+    order: Vec<u32>,
+    /// Each node's parent (the root's is itself) and the length of the edge
+    /// to it (0 at the root).
+    parent: Vec<u32>,
+    edge: Vec<f32>,
+}
+
+impl SpanningTree {
+    fn of(m: &DistMatrix) -> SpanningTree {
+        let n = m.n();
+        let mut parent = vec![0u32; n];
+        let mut edge = vec![f32::INFINITY; n];
+        let mut taken = vec![false; n];
+        let mut order = Vec::with_capacity(n);
+        edge[0] = 0.0;
+        for _ in 0..n {
+            // The nearest node not taken, by index among equals.
+            let mut u = usize::MAX;
+            for v in 0..n {
+                if !taken[v] && (u == usize::MAX || edge[v] < edge[u]) {
+                    u = v;
+                }
+            }
+            taken[u] = true;
+            order.push(u as u32);
+            for (v, &d) in m.row(u).iter().enumerate() {
+                if !taken[v] && d < edge[v] {
+                    edge[v] = d;
+                    parent[v] = u as u32;
+                }
+            }
+        }
+        SpanningTree { order, parent, edge }
+    }
+
+    /// `beta[j]`: the longest edge on the tree's path from `i` to `j` (0 at
+    /// `i`). The path to a node that is not an ancestor of `i` runs through
+    /// its parent, so one pass in `order` gives them all once the ancestors
+    /// are done (and marked with `i` in `mark`).
+    fn longest_edges_from(&self, i: u32, beta: &mut [f32], mark: &mut [u32]) {
+        let (mut a, root) = (i as usize, self.order[0] as usize);
+        beta[a] = 0.0;
+        mark[a] = i;
+        while a != root {
+            let p = self.parent[a] as usize;
+            beta[p] = beta[a].max(self.edge[a]);
+            mark[p] = i;
+            a = p;
+        }
+        for &j in &self.order[1..] {
+            let j = j as usize;
+            if mark[j] != i {
+                beta[j] = beta[self.parent[j] as usize].max(self.edge[j]);
+            }
+        }
     }
 }
 
@@ -485,6 +607,109 @@ mod tests {
                 }
                 assert_eq!(occupied[i], expect, "n {n}, point {i} {p:?}");
             }
+        }
+    }
+
+    /// Prim's tree against Kruskal's (its total length), and each node's
+    /// longest edges on the tree's paths against a walk of the tree.
+    #[test]
+    fn the_spanning_tree_is_minimal_and_its_path_maxima_exact() {
+        let mut rng = fastrand::Rng::with_seed(31);
+        for n in [2usize, 3, 7, 40, 120] {
+            let pts: Vec<[f64; 2]> = (0..n).map(|_| [rng.f64() * 100.0, rng.f64() * 100.0]).collect();
+            let m = DistMatrix::scalar(Metric::Euclidean, &pts);
+            let tree = SpanningTree::of(&m);
+            let mut seen = vec![false; n];
+            for (k, &u) in tree.order.iter().enumerate() {
+                let u = u as usize;
+                assert!(k == 0 || seen[tree.parent[u] as usize], "n {n}: {u} comes before its parent");
+                seen[u] = true;
+            }
+            // Kruskal over every pair, union-find by walking to the root.
+            let mut edges: Vec<(f32, usize, usize)> =
+                (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))).map(|(i, j)| (m.get(i, j), i, j)).collect();
+            edges.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut up: Vec<usize> = (0..n).collect();
+            let root = |up: &[usize], mut x: usize| {
+                while up[x] != x {
+                    x = up[x];
+                }
+                x
+            };
+            let mut kruskal = 0f64;
+            for (w, i, j) in edges {
+                let (a, b) = (root(&up, i), root(&up, j));
+                if a != b {
+                    up[a] = b;
+                    kruskal += f64::from(w);
+                }
+            }
+            let prim: f64 = tree.edge.iter().map(|&w| f64::from(w)).sum();
+            assert!((prim - kruskal).abs() <= 1e-9 * kruskal.max(1.0), "n {n}: {prim} against {kruskal}");
+            // The tree's paths by a walk over its edges.
+            let mut adj = vec![Vec::new(); n];
+            for &u in &tree.order[1..] {
+                let (u, p, w) = (u as usize, tree.parent[u as usize] as usize, tree.edge[u as usize]);
+                adj[u].push((p, w));
+                adj[p].push((u, w));
+            }
+            let (mut beta, mut mark) = (vec![0f32; n], vec![u32::MAX; n]);
+            for i in 0..n {
+                tree.longest_edges_from(i as u32, &mut beta, &mut mark);
+                let mut walk = vec![f32::NAN; n];
+                walk[i] = 0.0;
+                let mut stack = vec![i];
+                while let Some(u) = stack.pop() {
+                    for &(v, w) in &adj[u] {
+                        if walk[v].is_nan() {
+                            walk[v] = walk[u].max(w);
+                            stack.push(v);
+                        }
+                    }
+                }
+                assert_eq!(beta, walk, "n {n}, from {i}");
+            }
+        }
+    }
+
+    /// Clusters of 12 points, 10 nearest: no list leaves its cluster. The
+    /// alpha candidates give every node some candidate in another cluster,
+    /// and keep the lists whole, ordered and free of repeats.
+    #[test]
+    fn spanning_candidates_leave_clusters_larger_than_the_lists() {
+        let mut rng = fastrand::Rng::with_seed(32);
+        let centres: Vec<[f64; 2]> = (0..6).map(|_| [rng.f64() * 1000.0, rng.f64() * 1000.0]).collect();
+        let pts: Vec<[f64; 2]> = centres
+            .iter()
+            .flat_map(|c| (0..12).map(|_| [c[0] + rng.f64(), c[1] + rng.f64()]).collect::<Vec<_>>())
+            .collect();
+        let m = DistMatrix::scalar(Metric::Euclidean, &pts);
+        let plain = Neighbors::from_matrix(&m, 10);
+        let cluster = |i: u32| i as usize / 12;
+        assert!((0..72).all(|i| plain.of(i).iter().all(|&j| cluster(j) == cluster(i))), "a list left its cluster");
+        let more = Neighbors::from_matrix(&m, 10).with_spanning_candidates(&m, 3);
+        for i in 0..72u32 {
+            let row = more.of(i);
+            assert_eq!(row.len(), 13, "node {i}");
+            assert!(plain.of(i).iter().all(|j| row.contains(j)), "node {i} lost a nearest candidate");
+            assert!(!row.contains(&i), "node {i} lists itself");
+            let key = |&j: &u32| (m.get(i as usize, j as usize), j);
+            assert!(row.windows(2).all(|w| key(&w[0]) < key(&w[1])), "node {i}: {row:?} not in order, or repeated");
+            assert!(row.iter().any(|&j| cluster(j) != cluster(i)), "node {i}: {row:?} stays in its cluster");
+        }
+    }
+
+    /// Where the nearest already hold the tree's edges the lists are kept
+    /// as they are: uniform points, and lists that hold every node.
+    #[test]
+    fn spanning_candidates_change_nothing_where_the_tree_is_listed() {
+        let mut rng = fastrand::Rng::with_seed(33);
+        for n in [5usize, 11, 50, 300] {
+            let pts: Vec<[f64; 2]> = (0..n).map(|_| [rng.f64() * 1000.0, rng.f64() * 1000.0]).collect();
+            let m = DistMatrix::scalar(Metric::Euclidean, &pts);
+            let (plain, more) =
+                (Neighbors::from_matrix(&m, 10), Neighbors::from_matrix(&m, 10).with_spanning_candidates(&m, 3));
+            assert_eq!((plain.offs, plain.list), (more.offs, more.list), "n {n}");
         }
     }
 }
