@@ -223,15 +223,19 @@ impl Neighbors {
             .into_par_iter()
             .with_min_len(ROWS_PER_TASK)
             .map_init(
-                || (vec![0f32; n], vec![u32::MAX; n], Vec::new()),
-                |(beta, mark, keys), i| {
+                || (vec![0f32; n], vec![u32::MAX; n], vec![u32::MAX; n], Vec::new()),
+                |(beta, mark, listed, keys), i| {
                     tree.longest_edges_from(i as u32, beta, mark);
                     let own = self.of(i as u32);
+                    // i and its list, stamped with i: not candidates again.
+                    for &j in own.iter().chain([&(i as u32)]) {
+                        listed[j as usize] = i as u32;
+                    }
                     let row = m.row(i);
                     keys.clear();
                     keys.extend(
                         (0..n)
-                            .filter(|&j| j != i && !own.contains(&(j as u32)))
+                            .filter(|&j| listed[j] != i as u32)
                             .map(|j| (order_key(row[j] - beta[j]) << 32 | order_key(row[j]), j as u32)),
                     );
                     let take = extra.min(keys.len());
@@ -620,9 +624,15 @@ mod tests {
             let m = DistMatrix::scalar(Metric::Euclidean, &pts);
             let tree = SpanningTree::of(&m);
             let mut seen = vec![false; n];
+            assert_eq!(tree.order.len(), n);
             for (k, &u) in tree.order.iter().enumerate() {
                 let u = u as usize;
-                assert!(k == 0 || seen[tree.parent[u] as usize], "n {n}: {u} comes before its parent");
+                assert!(!seen[u], "n {n}: {u} taken twice");
+                if k > 0 {
+                    let p = tree.parent[u] as usize;
+                    assert!(seen[p], "n {n}: {u} comes before its parent");
+                    assert_eq!(tree.edge[u], m.get(u, p), "n {n}: the edge from {u} to its parent");
+                }
                 seen[u] = true;
             }
             // Kruskal over every pair, union-find by walking to the root.
