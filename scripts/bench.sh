@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the numbers in BENCHMARKS.md. Not part of the tests: it takes
-# about 15 minutes on 2 cores. Run it on a quiet machine.
-#   scripts/bench.sh [tsplib|requests|large|lambda_start|worker|kernels|peers]...
+# about 20 minutes on 2 cores. Run it on a quiet machine.
+#   scripts/bench.sh [tsplib|requests|clustered|large|lambda_start|worker|kernels|peers]...
 # (default: all but peers, which installs two Python packages from PyPI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +49,33 @@ proved = sum(d["optimal"] for d in outs)
 print(f"{n:>4} stops: {rate:9.0f} requests/s ({count} requests), proved optimal {proved}/{len(outs)}, "
       f"at best known {100 * sum(hits) / len(gaps):.2f}% (default seed {hits[0]}/{len(runs[0])}, "
       f"seeds 1-4 {'/'.join(map(str, hits[1:]))}), mean gap {sum(gaps)/len(gaps):.4f}%, worst {max(gaps):.3f}%")
+PY
+  done
+  rm -rf "$w"
+}
+
+# Clustered requests (`gen --clustered`: sqrt(n) centres, stops spread by 1%
+# of the box), default budget, against the better of that run and a long one
+# (explicit time limit) of the same requests: 240 and 1000 stops in a city,
+# 100 over the US (BENCHMARKS.md, "Clustered stops").
+clustered() {
+  local w; w=$(mktemp -d)
+  local city=41.8,-87.7,41.89,-87.58
+  for spec in "240:200:5:1:$city" "100:300:6:0.5:25,-124,49,-67" "1000:20:7:4:$city"; do
+    IFS=: read -r n count seed long bbox <<<"$spec"
+    $B gen --clustered --n "$n" --count "$count" --seed "$seed" --bbox "$bbox" > "$w/r.ndjson"
+    local t0 t1; t0=$(date +%s.%N); $B solve "$w/r.ndjson" > "$w/o.ndjson"; t1=$(date +%s.%N)
+    $B solve "$w/r.ndjson" --time-limit "$long" > "$w/l.ndjson"
+    python3 - "$n" "$count" "$long" "$t0" "$t1" "$w/o.ndjson" "$w/l.ndjson" <<'PY'
+import json, sys
+n, count, long, t0, t1, out, lng = sys.argv[1:]
+runs = [[json.loads(l) for l in open(f)] for f in (out, lng)]
+ref = {d["id"]: min(r[k]["distance_km"] for r in runs) for k, d in enumerate(runs[0])}
+for name, run in zip(("default", f"--time-limit {long}"), runs):
+    gaps = [100 * (d["distance_km"] / ref[d["id"]] - 1) for d in run]
+    print(f"{n:>5} clustered stops, {count} requests, {name}: at best known {sum(g <= 1e-7 for g in gaps)}, "
+          f"mean gap {sum(gaps) / len(gaps):.3f}%, worst {max(gaps):.2f}%, over 1% {sum(g > 1 for g in gaps)}")
+print(f"      default run: {float(t1) - float(t0):.2f} s")
 PY
   done
   rm -rf "$w"
@@ -140,6 +167,6 @@ PY
 
 kernels() { cargo bench --locked --bench kernels 2>&1 | grep -E "^[a-z_]+/|time:|thrpt:" | grep -v "%"; }
 
-for part in "${@:-tsplib requests large lambda_start worker kernels}"; do
+for part in "${@:-tsplib requests clustered large lambda_start worker kernels}"; do
   for p in $part; do "$p"; done
 done
