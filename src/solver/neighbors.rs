@@ -224,18 +224,18 @@ impl Neighbors {
             .with_min_len(ROWS_PER_TASK)
             .map_init(
                 || (vec![0f32; n], vec![u32::MAX; n], vec![u32::MAX; n], Vec::new()),
-                |(beta, mark, listed, keys), i| {
+                |(beta, mark, stamp, keys), i| {
                     tree.longest_edges_from(i as u32, beta, mark);
                     let own = self.of(i as u32);
                     // i and its list, stamped with i: not candidates again.
                     for &j in own.iter().chain([&(i as u32)]) {
-                        listed[j as usize] = i as u32;
+                        stamp[j as usize] = i as u32;
                     }
                     let row = m.row(i);
                     keys.clear();
                     keys.extend(
                         (0..n)
-                            .filter(|&j| listed[j] != i as u32)
+                            .filter(|&j| stamp[j] != i as u32)
                             .map(|j| (order_key(row[j] - beta[j]) << 32 | order_key(row[j]), j as u32)),
                     );
                     let take = extra.min(keys.len());
